@@ -1,0 +1,99 @@
+/* statemgr: Heron's state manager, read and written exactly as Heron does.
+ *
+ * Layout (same for both back ends): <root>/<dir>/<topology name>, the data
+ * the raw serialized protobuf. <root> is heron.statemgr.root.path. Two
+ * implementations behind one interface, chosen by heron.class.state.manager:
+ *   ZooKeeper (statemgr.zookeeper.curator.CuratorStateManager), with data
+ *     and child watches, a cache served without any ZooKeeper request while
+ *     the watches hold, and session expiry handled by a new session and new
+ *     watches;
+ *   local files (statemgr.localfs.LocalFileSystemStateManager), where an
+ *     empty file reads as absent.
+ *
+ * All calls are thread-safe and never hold a lock across a network call.
+ * No call waits longer than the configured request timeout
+ * (heronfs.statemgr.timeout.ms, default 5000): it returns HF_ERR_TIMEOUT or
+ * HF_ERR_UNAVAILABLE instead. While ZooKeeper is unreachable, reads of
+ * cached nodes keep answering from the cache (health says it may be stale).
+ */
+#ifndef HERONFS_STATEMGR_H
+#define HERONFS_STATEMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "hferr.h"
+
+struct heron_conf;
+
+enum sm_dir {
+	SM_TOPOLOGIES,
+	SM_PACKINGPLANS,
+	SM_EXECUTIONSTATE,
+	SM_SCHEDULERS,
+	SM_TMANAGERS,       /* "tmanagers", or "tmasters" before Heron 0.20.3 */
+	SM_PPLANS,
+	SM_METRICSCACHES,
+	SM_STATEFULCHECKPOINTS,
+	SM_LOCKS,
+	SM_NDIRS
+};
+
+/* Called from a statemgr thread when something may have changed: name is
+ * the topology whose node in dir changed, or NULL when the listing of dir
+ * changed (or, with dir == SM_NDIRS, when everything must be re-read, as
+ * after a new session). It must not call back into the statemgr or block. */
+typedef void (*sm_change_fn)(void *arg, enum sm_dir dir, const char *name);
+
+struct statemgr;
+
+/* Opens the state manager that conf names. It does not wait for ZooKeeper:
+ * an unreachable ensemble is reported by health and by calls, not here.
+ * Fails only for a conf it cannot use (unknown class, missing keys). */
+hf_rc statemgr_open(const struct heron_conf *conf, sm_change_fn fn, void *arg,
+		    struct statemgr **out, struct hf_error *err);
+void statemgr_close(struct statemgr *sm);
+
+/* The directory name used for dir ("tmasters" or "tmanagers" for
+ * SM_TMANAGERS, per heronfs.tmanager.directory = tmanagers|tmasters|auto;
+ * auto picks tmasters when only that directory exists under the root). */
+const char *statemgr_dirname(struct statemgr *sm, enum sm_dir dir);
+
+/* Reads <root>/<dir>/<name> into out (replacing its content).
+ * HF_ERR_NOTFOUND if absent. */
+hf_rc sm_get(struct statemgr *sm, enum sm_dir dir, const char *name,
+	     struct buf *out, struct hf_error *err);
+
+/* The sorted child names of <root>/<dir> as a NULL-terminated vector
+ * (strv_free). A missing directory is an empty list. */
+hf_rc sm_list(struct statemgr *sm, enum sm_dir dir, char ***names,
+	      struct hf_error *err);
+
+/* Creates <root>/<dir>/<name> (creating missing parents as Heron's
+ * initTree does). HF_ERR_EXISTS if present. ephemeral: a ZooKeeper
+ * ephemeral node (the local back end writes a file whose content names
+ * this process, and removes it at close). */
+hf_rc sm_create(struct statemgr *sm, enum sm_dir dir, const char *name,
+		const void *data, size_t len, bool ephemeral,
+		struct hf_error *err);
+
+/* Deletes <root>/<dir>/<name>, with its children for SM_LOCKS. A missing
+ * node is success. */
+hf_rc sm_delete(struct statemgr *sm, enum sm_dir dir, const char *name,
+		struct hf_error *err);
+
+/* One line for `health`, without the trailing newline, e.g.
+ * "statemgr: ok zookeeper 127.0.0.1:2181/heron session 0x1234" or
+ * "statemgr: unreachable zookeeper 127.0.0.1:2181/heron (serving cached
+ * state, may be stale)". */
+void sm_health(struct statemgr *sm, struct buf *out);
+
+/* True while the state manager is reachable. */
+bool sm_connected(struct statemgr *sm);
+
+/* Requests sent to the back end since open (ZooKeeper reads, writes and
+ * lists; local file reads), for tests and benchmarks of the cache. */
+unsigned long sm_request_count(struct statemgr *sm);
+
+#endif
