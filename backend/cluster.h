@@ -1,0 +1,81 @@
+/* cluster: one Heron cluster as heronfs serves it: its conf directory, its
+ * state manager, its action log, and what this daemon is doing to its
+ * topologies. This is the whole interface the FUSE layer uses; nothing
+ * here knows about FUSE.
+ *
+ * Life cycle: cluster_open loads and checks the conf (no threads, so it
+ * can run before the daemon forks); cluster_start connects (starts
+ * threads); cluster_close stops and frees. */
+#ifndef HERONFS_CLUSTER_H
+#define HERONFS_CLUSTER_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "hferr.h"
+
+struct cluster;
+
+struct cluster_opts {
+	const char *config_path;  /* holds one directory per cluster */
+	const char *heron_home;   /* HERON_HOME; release.yaml lives here */
+	const char *role;         /* role for mount-wide tokens */
+	const char *environ;      /* environment (default "default") */
+};
+
+/* Called (from a back-end thread) when what the FUSE layer shows may have
+ * changed: topology is the name whose files changed, or NULL when the
+ * listing of topologies changed or everything must be re-read. Must not
+ * block or call back into the cluster. */
+typedef void (*cluster_change_fn)(void *arg, struct cluster *c,
+				  const char *topology);
+
+hf_rc cluster_open(const char *name, const struct cluster_opts *opts,
+		   struct cluster **out, struct hf_error *err);
+hf_rc cluster_start(struct cluster *c, cluster_change_fn fn, void *arg,
+		    struct hf_error *err);
+void cluster_close(struct cluster *c);
+
+const char *cluster_name(const struct cluster *c);
+
+/* The files of a topology directory. */
+enum topo_file {
+	TF_STATE,
+	TF_STATUS,
+	TF_STATUS_JSON,
+	TF_ERROR,
+	TF_LOGICAL_PLAN,     /* present only while its node is */
+	TF_PACKING_PLAN,
+	TF_PHYSICAL_PLAN,
+	TF_EXECUTION_STATE,
+	TF_NFILES
+};
+
+const char *topo_file_name(enum topo_file f);
+/* TF_NFILES when name is not a topology file. */
+enum topo_file topo_file_lookup(const char *name);
+
+/* Sorted topology names (strv_free). */
+hf_rc cluster_list(struct cluster *c, char ***names, struct hf_error *err);
+
+/* HF_OK if the topology exists, HF_ERR_NOTFOUND if not. */
+hf_rc cluster_topology_exists(struct cluster *c, const char *name,
+			      struct hf_error *err);
+
+/* Which topology files exist now, by topo_file index. */
+hf_rc cluster_topology_files(struct cluster *c, const char *name,
+			     bool present[TF_NFILES], struct hf_error *err);
+
+/* Renders one file of a topology into out. */
+hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
+		     struct buf *out, struct hf_error *err);
+
+/* `<cluster>/health`: one line per dependency. */
+void cluster_render_health(struct cluster *c, struct buf *out);
+/* `<cluster>/log`: recent actions, oldest first. */
+void cluster_render_log(struct cluster *c, struct buf *out);
+
+/* Back-end requests made so far (state manager), for tests. */
+unsigned long cluster_request_count(struct cluster *c);
+
+#endif

@@ -1,0 +1,22 @@
+/* heronfs.h: the daemon's global state, shared by the fs/ modules. */
+#ifndef HERONFS_FS_HERONFS_H
+#define HERONFS_FS_HERONFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct cluster;
+struct notifier;
+
+struct heronfs {
+	struct cluster **clusters;   /* sorted by name */
+	size_t nclusters;
+	struct notifier *notifier;
+	uid_t uid;                   /* owner shown for every file */
+	gid_t gid;
+	time_t mounted_at;           /* times shown for every file */
+	double cache_timeout;        /* kernel entry/attr cache, seconds */
+};
+
+#endif

@@ -1,0 +1,312 @@
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "cluster.h"
+#include "errmap.h"
+#include "heronfs.h"
+#include "log.h"
+#include "tree.h"
+
+/* An open file: the text rendered at open, served at every offset. */
+struct handle {
+	struct buf text;
+};
+
+static struct heronfs *fs_state(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* Logs a backend failure met while serving path and returns -errno. */
+static int fail(const char *path, const struct hf_error *err)
+{
+	if (err->rc == HF_ERR_NOTFOUND)
+		LOG_D("%s: %s", path, err->msg);
+	else
+		LOG_W("%s: %s", path, err->msg);
+	return -hf_errno(err->rc);
+}
+
+static void fill_common(struct stat *st)
+{
+	const struct heronfs *fs = fs_state();
+
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_atime = st->st_mtime = st->st_ctime = fs->mounted_at;
+}
+
+static void fill_dir(struct stat *st)
+{
+	fill_common(st);
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+}
+
+static void fill_file(struct stat *st, mode_t perm)
+{
+	fill_common(st);
+	st->st_mode = S_IFREG | perm;
+	st->st_nlink = 1;
+	st->st_size = 0;   /* generated text: opened with direct_io */
+}
+
+/* Resolves path and checks that what it names exists now. */
+static int lookup(const char *path, struct tnode *n)
+{
+	struct hf_error err = {0};
+	bool present[TF_NFILES];
+	int r = tree_resolve(fs_state(), path, n);
+
+	if (r != 0)
+		return r;
+	switch (n->kind) {
+	case TN_TOPOLOGY:
+		if (cluster_topology_exists(n->cluster, n->name, &err) != HF_OK)
+			return fail(path, &err);
+		return 0;
+	case TN_TOPOLOGY_FILE:
+		if (cluster_topology_files(n->cluster, n->name, present,
+					   &err) != HF_OK)
+			return fail(path, &err);
+		return present[n->tfile] ? 0 : -ENOENT;
+	default:
+		return 0;
+	}
+}
+
+static int hfs_getattr(const char *path, struct stat *st,
+		       struct fuse_file_info *fi)
+{
+	struct tnode n;
+	int r = lookup(path, &n);
+
+	(void)fi;
+	if (r != 0)
+		return r;
+	memset(st, 0, sizeof(*st));
+	switch (n.kind) {
+	case TN_ROOT:
+	case TN_CLUSTER:
+	case TN_TOPOLOGIES:
+	case TN_TOPOLOGY:
+		fill_dir(st);
+		break;
+	case TN_CLUSTER_FILE:
+	case TN_TOPOLOGY_FILE:
+		fill_file(st, 0444);
+		break;
+	}
+	return 0;
+}
+
+struct filler_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static void add_entry(void *arg, const char *name)
+{
+	struct filler_ctx *ctx = arg;
+
+	ctx->filler(ctx->buf, name, NULL, 0, 0);
+}
+
+static int list_topologies(const char *path, struct cluster *c,
+			   struct filler_ctx *ctx)
+{
+	struct hf_error err = {0};
+	char **names;
+
+	if (cluster_list(c, &names, &err) != HF_OK)
+		return fail(path, &err);
+	for (char **p = names; *p; p++)
+		add_entry(ctx, *p);
+	strv_free(names);
+	return 0;
+}
+
+static int list_topology(const char *path, const struct tnode *n,
+			 struct filler_ctx *ctx)
+{
+	struct hf_error err = {0};
+	bool present[TF_NFILES];
+
+	if (cluster_topology_files(n->cluster, n->name, present, &err) !=
+	    HF_OK)
+		return fail(path, &err);
+	for (int f = 0; f < TF_NFILES; f++)
+		if (present[f])
+			add_entry(ctx, topo_file_name((enum topo_file)f));
+	return 0;
+}
+
+static int hfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		       off_t offset, struct fuse_file_info *fi,
+		       enum fuse_readdir_flags flags)
+{
+	struct filler_ctx ctx = {buf, filler};
+	struct heronfs *fs = fs_state();
+	struct tnode n;
+	int r = lookup(path, &n);
+
+	(void)offset;
+	(void)fi;
+	(void)flags;
+	if (r != 0)
+		return r;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (n.kind) {
+	case TN_ROOT:
+		for (size_t i = 0; i < fs->nclusters; i++)
+			add_entry(&ctx, cluster_name(fs->clusters[i]));
+		return 0;
+	case TN_CLUSTER:
+		tree_fixed_children(&n, add_entry, &ctx);
+		return 0;
+	case TN_TOPOLOGIES:
+		return list_topologies(path, n.cluster, &ctx);
+	case TN_TOPOLOGY:
+		return list_topology(path, &n, &ctx);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int render(const char *path, const struct tnode *n, struct buf *out)
+{
+	struct hf_error err = {0};
+
+	switch (n->kind) {
+	case TN_CLUSTER_FILE:
+		if (n->cfile == CF_LOG)
+			cluster_render_log(n->cluster, out);
+		else
+			cluster_render_health(n->cluster, out);
+		return 0;
+	case TN_TOPOLOGY_FILE:
+		if (cluster_render(n->cluster, n->name, n->tfile, out, &err) !=
+		    HF_OK)
+			return fail(path, &err);
+		return 0;
+	default:
+		return -EISDIR;
+	}
+}
+
+static int hfs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct tnode n;
+	int r = lookup(path, &n);
+
+	if (r != 0)
+		return r;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	struct handle *h = xcalloc(1, sizeof(*h));
+
+	r = render(path, &n, &h->text);
+	if (r != 0) {
+		buf_free(&h->text);
+		free(h);
+		return r;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static int hfs_read(const char *path, char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)path;
+	if (off < 0 || (size_t)off >= h->text.len)
+		return 0;
+	if (size > h->text.len - (size_t)off)
+		size = h->text.len - (size_t)off;
+	memcpy(buf, h->text.data + off, size);
+	return (int)size;
+}
+
+static int hfs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)path;
+	if (h) {
+		buf_free(&h->text);
+		free(h);
+	}
+	return 0;
+}
+
+/* Generated files have no owner, mode or times of their own to change. */
+static int hfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)mode;
+	(void)fi;
+	return -EPERM;
+}
+
+static int hfs_chown(const char *path, uid_t uid, gid_t gid,
+		     struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)uid;
+	(void)gid;
+	(void)fi;
+	return -EPERM;
+}
+
+static int hfs_utimens(const char *path, const struct timespec tv[2],
+		       struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)tv;
+	(void)fi;
+	return -EPERM;
+}
+
+static int hfs_truncate(const char *path, off_t size,
+			struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)size;
+	(void)fi;
+	return -EPERM;
+}
+
+static void *hfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct heronfs *fs = fuse_get_context()->private_data;
+
+	(void)conn;
+	cfg->entry_timeout = fs->cache_timeout;
+	cfg->attr_timeout = fs->cache_timeout;
+	cfg->negative_timeout = 0;
+	cfg->hard_remove = 1;
+	return fs;
+}
+
+const struct fuse_operations heronfs_ops = {
+	.init = hfs_init,
+	.getattr = hfs_getattr,
+	.readdir = hfs_readdir,
+	.open = hfs_open,
+	.read = hfs_read,
+	.release = hfs_release,
+	.chmod = hfs_chmod,
+	.chown = hfs_chown,
+	.utimens = hfs_utimens,
+	.truncate = hfs_truncate,
+};

@@ -1,0 +1,25 @@
+/* opts: heronfs's command line. */
+#ifndef HERONFS_FS_OPTS_H
+#define HERONFS_FS_OPTS_H
+
+#include <fuse.h>
+
+struct hfs_opts {
+	char *config_path;     /* -o config_path=DIR (default ~/.heron/conf) */
+	char *heron_home;      /* -o heron_home=DIR (default: parent of
+				* config_path); release.yaml lives there */
+	char *role;            /* -o role=R (default: the caller's name) */
+	char *environ;         /* -o environ=E (default "default") */
+	char *log_level;       /* -o log_level=error|warning|info|debug */
+	double cache_timeout;  /* -o cache_timeout=S kernel entry/attr cache */
+	int show_help;
+	int show_version;
+};
+
+/* Parses argv into o and leaves in args what libfuse must see. Returns 0,
+ * or -1 after printing the reason to stderr. */
+int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o);
+void hfs_opts_free(struct hfs_opts *o);
+void hfs_usage(const char *prog);
+
+#endif

@@ -1,0 +1,101 @@
+#include "tree.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *const cfile_names[CF_NFILES] = {
+	[CF_LOG] = "log",
+	[CF_HEALTH] = "health",
+};
+
+const char *cluster_file_name(enum cluster_file f)
+{
+	return cfile_names[f];
+}
+
+/* Copies the next component of *p into comp (size 256) and advances *p;
+ * false at the end of the path or for an over-long component. */
+static bool next_component(const char **p, char comp[256])
+{
+	const char *s = *p;
+
+	while (*s == '/')
+		s++;
+	if (!*s)
+		return false;
+	size_t len = strcspn(s, "/");
+	if (len >= 256)
+		return false;
+	memcpy(comp, s, len);
+	comp[len] = '\0';
+	*p = s + len;
+	return true;
+}
+
+static struct cluster *find_cluster(const struct heronfs *fs,
+				    const char *name)
+{
+	for (size_t i = 0; i < fs->nclusters; i++)
+		if (strcmp(cluster_name(fs->clusters[i]), name) == 0)
+			return fs->clusters[i];
+	return NULL;
+}
+
+static int resolve_cluster_child(const char *comp, struct tnode *n)
+{
+	if (strcmp(comp, "topologies") == 0) {
+		n->kind = TN_TOPOLOGIES;
+		return 0;
+	}
+	for (int f = 0; f < CF_NFILES; f++)
+		if (strcmp(comp, cfile_names[f]) == 0) {
+			n->kind = TN_CLUSTER_FILE;
+			n->cfile = (enum cluster_file)f;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int tree_resolve(const struct heronfs *fs, const char *path, struct tnode *n)
+{
+	char comp[256];
+	const char *p = path;
+
+	memset(n, 0, sizeof(*n));
+	n->kind = TN_ROOT;
+	if (!next_component(&p, comp))
+		return *p ? -ENOENT : 0;
+
+	n->cluster = find_cluster(fs, comp);
+	if (!n->cluster)
+		return -ENOENT;
+	n->kind = TN_CLUSTER;
+	if (!next_component(&p, comp))
+		return 0;
+	if (resolve_cluster_child(comp, n) != 0)
+		return -ENOENT;
+	if (n->kind == TN_CLUSTER_FILE)
+		return next_component(&p, comp) ? -ENOENT : 0;
+
+	if (!next_component(&p, comp))
+		return 0;
+	n->kind = TN_TOPOLOGY;
+	memcpy(n->name, comp, sizeof(comp));
+	if (!next_component(&p, comp))
+		return 0;
+	n->tfile = topo_file_lookup(comp);
+	if (n->tfile == TF_NFILES)
+		return -ENOENT;
+	n->kind = TN_TOPOLOGY_FILE;
+	return next_component(&p, comp) ? -ENOENT : 0;
+}
+
+void tree_fixed_children(const struct tnode *n,
+			 void (*fn)(void *arg, const char *name), void *arg)
+{
+	if (n->kind != TN_CLUSTER)
+		return;
+	fn(arg, "topologies");
+	for (int f = 0; f < CF_NFILES; f++)
+		fn(arg, cfile_names[f]);
+}
