@@ -283,9 +283,10 @@ hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
 
 void cluster_render_health(struct cluster *c, struct buf *out)
 {
-	if (c->sm)
+	if (c->sm) {
 		sm_health(c->sm, out);
-	else
+		buf_printf(out, "; %lu requests", sm_request_count(c->sm));
+	} else
 		buf_puts(out, "statemgr: not started");
 	buf_puts(out, "\n");
 }

@@ -19,16 +19,27 @@ hf_rc hf_fail(struct hf_error *err, hf_rc rc, const char *fmt, ...)
 
 void hf_error_prefix(struct hf_error *err, const char *fmt, ...)
 {
-	char prefix[HF_ERRMSG_MAX], old[HF_ERRMSG_MAX];
+	char prefix[HF_ERRMSG_MAX];
+	size_t plen, mlen;
 	va_list ap;
 
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	vsnprintf(prefix, sizeof(prefix) - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	strcat(prefix, ": ");
+	plen = strlen(prefix);
+	mlen = strnlen(err->msg, sizeof(err->msg) - 1);
+	/* Shift the old message right; truncate its tail if it must go. */
+	if (plen + mlen > sizeof(err->msg) - 1)
+		mlen = plen < sizeof(err->msg) - 1 ? sizeof(err->msg) - 1 - plen
+						  : 0;
+	if (plen > sizeof(err->msg) - 1)
+		plen = sizeof(err->msg) - 1;
+	memmove(err->msg + plen, err->msg, mlen);
+	memcpy(err->msg, prefix, plen);
+	err->msg[plen + mlen] = '\0';
 }
 
 void hf_error_clear(struct hf_error *err)

@@ -30,8 +30,8 @@ void *pbjson_value(const ProtobufCMessage *msg);
  * the message renderings. */
 
 /* Appends any jansson value (json_t *) as pbjson_render does: 2-space
- * indent, keys in insertion order, doubles in the fewest digits that read
- * back exactly, a final newline. */
+ * indent, keys in insertion order, doubles exact but with no more digits
+ * than the most demanding one in the value needs, a final newline. */
 void pbjson_dump(const void *json, struct buf *out);
 
 /* A new JSON string (json_t *) for s, invalid UTF-8 replaced by U+FFFD

@@ -21,8 +21,10 @@ static const char *const conf_files[] = {
 	"stateful.yaml", "heronfs.yaml",
 };
 
-/* Guards the flattening against alias cycles ("&a [*a]"). */
+/* YAML aliases can make a cycle ("&a {x: *a}") or double the work at each
+ * level; these bound the flattening. */
 #define MAX_NESTING 64
+#define MAX_NODES 100000
 
 /* Every member of struct conf_tokens; copy and overlay go through this
  * list, and the static_assert catches a member added without it. */
@@ -51,6 +53,7 @@ struct heron_conf {
 struct loader {
 	struct conf_entry *entries;
 	size_t n, cap;
+	size_t nodes;                   /* visited in this file */
 	const char *path;               /* the file being read, for errors */
 	struct hf_error *err;
 };
@@ -186,6 +189,8 @@ static hf_rc add_mapping(struct loader *ld, yaml_document_t *doc,
 static hf_rc add_node(struct loader *ld, yaml_document_t *doc,
 		      yaml_node_t *node, struct buf *key, int depth)
 {
+	if (++ld->nodes > MAX_NODES)
+		return node_fail(ld, node, "too many values (aliases?)");
 	switch (node->type) {
 	case YAML_MAPPING_NODE:
 		return add_mapping(ld, doc, node, key, depth);
@@ -207,7 +212,8 @@ static hf_rc parser_fail(struct loader *ld, const yaml_parser_t *p)
 	const char *problem = p->problem ? p->problem : "cannot parse YAML";
 
 	if (p->error == YAML_MEMORY_ERROR)
-		problem = "out of memory";
+		return hf_fail(ld->err, HF_ERR_UNAVAILABLE, "%s: out of memory",
+			       ld->path);
 	if (p->error == YAML_READER_ERROR)
 		return hf_fail(ld->err, HF_ERR_INVALID, "%s: %s at byte %zu",
 			       ld->path, problem, p->problem_offset);
@@ -238,7 +244,6 @@ static hf_rc add_document(struct loader *ld, yaml_document_t *doc)
 static hf_rc parse_stream(struct loader *ld, yaml_parser_t *p)
 {
 	yaml_document_t doc;
-	bool more;
 	hf_rc rc;
 
 	if (!yaml_parser_load(p, &doc))
@@ -249,8 +254,7 @@ static hf_rc parse_stream(struct loader *ld, yaml_parser_t *p)
 		return rc;
 	if (!yaml_parser_load(p, &doc))
 		return parser_fail(ld, p);
-	more = yaml_document_get_root_node(&doc) != NULL;
-	if (more)
+	if (yaml_document_get_root_node(&doc))
 		rc = hf_fail(ld->err, HF_ERR_INVALID,
 			     "%s:%zu: more than one YAML document", ld->path,
 			     doc.start_mark.line + 1);
@@ -280,6 +284,7 @@ static hf_rc load_file(struct loader *ld, const char *path)
 			       "%s: not a regular file", path);
 	}
 	ld->path = path;
+	ld->nodes = 0;
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		return hf_fail(ld->err, HF_ERR_UNAVAILABLE,
@@ -332,17 +337,18 @@ static void conf_take_entries(struct heron_conf *conf, struct loader *ld)
 
 	qsort(e, ld->n, sizeof(*e), entry_order);
 	for (size_t i = 0; i < ld->n; i++) {
+		char *raw = e[i].value;
 		bool superseded = i + 1 < ld->n && !strcmp(e[i].key, e[i + 1].key);
 
-		if (superseded || !e[i].value) {
+		if (superseded || !raw) {
 			free(e[i].key);
-			free(e[i].value);
+			free(raw);
 			continue;
 		}
 		e[n].key = e[i].key;
-		e[n].value = conf_substitute(e[i].value, &conf->tokens);
+		e[n].value = conf_substitute(raw, &conf->tokens);
 		e[n].seq = n;
-		free(e[i].value);
+		free(raw);
 		n++;
 	}
 	conf->entries = e;
@@ -545,10 +551,11 @@ static bool is_cluster(DIR *d, const char *name)
 static size_t read_clusters(DIR *d, char ***names)
 {
 	size_t n = 0, cap = 8;
-	struct dirent *de;
 
 	*names = xmalloc(cap * sizeof(**names));
 	for (;;) {
+		struct dirent *de;
+
 		errno = 0;
 		de = readdir(d);
 		if (!de)

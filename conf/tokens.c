@@ -1,7 +1,7 @@
 /* tokens: Heron's ${TOKEN} substitution (TokenSub), see heron_conf.h. */
 #include "heron_conf.h"
 
-#include <ctype.h>
+#include <assert.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,7 @@ struct subst_ctx {
 
 static void ctx_add(struct subst_ctx *c, const char *name, const char *value)
 {
+	assert(c->ntok < sizeof(c->tok) / sizeof(c->tok[0]));
 	c->tok[c->ntok].name = name;
 	c->tok[c->ntok].value = value;
 	c->ntok++;
@@ -36,11 +37,12 @@ static void ctx_add(struct subst_ctx *c, const char *name, const char *value)
 
 static const char *ctx_own(struct subst_ctx *c, char *s)
 {
+	assert(c->nowned < sizeof(c->owned) / sizeof(c->owned[0]));
 	c->owned[c->nowned++] = s;
 	return s;
 }
 
-/* Java's user.home: $HOME, else the passwd entry. */
+/* The home given, else Java's user.home: $HOME, else the passwd entry. */
 static const char *user_home(struct subst_ctx *c, const char *given)
 {
 	const char *env;
@@ -120,28 +122,16 @@ static const char *component_value(const struct subst_ctx *c, const char *s,
 	return token_value(c, s + 2, n - 3);
 }
 
-/* Length of a leading "scheme://" (RFC 3986 scheme), or 0. */
-static size_t scheme_len(const char *s)
-{
-	size_t n = 0;
-
-	if (!isalpha((unsigned char)s[0]))
-		return 0;
-	while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' ||
-	       s[n] == '.')
-		n++;
-	return strncmp(s + n, "://", 3) ? 0 : n + 3;
-}
-
 /* One pass: every '/'-separated component that is exactly a known token
- * is replaced; everything else, separators included, is copied. */
+ * is replaced; everything else, separators included, is copied as is. So a
+ * "scheme://rest" value keeps its scheme ("scheme:" and "" are components
+ * that are never tokens) and has the rest substituted, which is what
+ * Heron's separate URL case achieves. */
 static char *subst_pass(const struct subst_ctx *c, const char *s)
 {
 	struct buf out = {0};
-	size_t skip = scheme_len(s);
 
-	buf_append(&out, s, skip);
-	for (s += skip;; s++) {
+	for (;;) {
 		size_t n = strcspn(s, "/");
 		const char *v = component_value(c, s, n);
 
@@ -149,10 +139,10 @@ static char *subst_pass(const struct subst_ctx *c, const char *s)
 			buf_puts(&out, v);
 		else
 			buf_append(&out, s, n);
-		s += n;
-		if (!*s)
+		if (!s[n])
 			break;
 		buf_append(&out, "/", 1);
+		s += n + 1;
 	}
 	return buf_steal(&out);
 }
@@ -162,6 +152,9 @@ char *conf_substitute(const char *value, const struct conf_tokens *tokens)
 	struct subst_ctx c;
 	char *cur = xstrdup(value);
 
+	/* Most values (class names, numbers) hold nothing to substitute. */
+	if (!strstr(value, "${") && !strchr(value, '~'))
+		return cur;
 	ctx_init(&c, tokens);
 	for (int pass = 0; pass < SUBST_MAX_PASSES; pass++) {
 		char *next = subst_pass(&c, cur);

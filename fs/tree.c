@@ -13,23 +13,23 @@ const char *cluster_file_name(enum cluster_file f)
 	return cfile_names[f];
 }
 
-/* Copies the next component of *p into comp (size 256) and advances *p;
- * false at the end of the path or for an over-long component. */
-static bool next_component(const char **p, char comp[256])
+/* Copies the next component of *p into comp and advances *p. Returns 1,
+ * 0 at the end of the path, -1 for a component too long to be a name. */
+static int next_component(const char **p, char comp[256])
 {
 	const char *s = *p;
 
 	while (*s == '/')
 		s++;
 	if (!*s)
-		return false;
+		return 0;
 	size_t len = strcspn(s, "/");
 	if (len >= 256)
-		return false;
+		return -1;
 	memcpy(comp, s, len);
 	comp[len] = '\0';
 	*p = s + len;
-	return true;
+	return 1;
 }
 
 static struct cluster *find_cluster(const struct heronfs *fs,
@@ -56,33 +56,34 @@ static int resolve_cluster_child(const char *comp, struct tnode *n)
 	return -ENOENT;
 }
 
+/* Every step below returns 0 when the path ends there. */
 int tree_resolve(const struct heronfs *fs, const char *path, struct tnode *n)
 {
 	char comp[256];
 	const char *p = path;
+	int r;
 
 	memset(n, 0, sizeof(*n));
 	n->kind = TN_ROOT;
-	if (!next_component(&p, comp))
-		return *p ? -ENOENT : 0;
-
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
 	n->cluster = find_cluster(fs, comp);
 	if (!n->cluster)
 		return -ENOENT;
 	n->kind = TN_CLUSTER;
-	if (!next_component(&p, comp))
-		return 0;
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
 	if (resolve_cluster_child(comp, n) != 0)
 		return -ENOENT;
 	if (n->kind == TN_CLUSTER_FILE)
 		return next_component(&p, comp) ? -ENOENT : 0;
 
-	if (!next_component(&p, comp))
-		return 0;
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
 	n->kind = TN_TOPOLOGY;
 	memcpy(n->name, comp, sizeof(comp));
-	if (!next_component(&p, comp))
-		return 0;
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
 	n->tfile = topo_file_lookup(comp);
 	if (n->tfile == TF_NFILES)
 		return -ENOENT;

@@ -1,0 +1,87 @@
+/* scheduler: launches and manages a topology's containers, as Heron's
+ * scheduler classes do (heron.class.scheduler / heron.class.launcher).
+ *
+ * Implemented: scheduler.aurora.AuroraScheduler, which drives the `aurora`
+ * command exactly as Heron's AuroraCLIController does (same argv, same 13
+ * bindings, job key <cluster>/<role>/<environ>/<name>). */
+#ifndef HERONFS_SCHEDULER_H
+#define HERONFS_SCHEDULER_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "hferr.h"
+#include "packing_plan.pb-c.h"
+#include "topology.pb-c.h"
+
+struct heron_conf;
+struct scheduler;
+
+/* Which Heron generation the cluster speaks: executor flag and ZooKeeper
+ * directory spellings (see reference: "tmaster" before 0.20.3). */
+enum heron_spelling { SPELL_TMANAGER, SPELL_TMASTER };
+
+struct job_key {
+	const char *cluster;
+	const char *role;
+	const char *environ;
+	const char *name;
+};
+
+/* conf: the cluster's conf (local mode, as loaded at mount). Refuses a
+ * scheduler class heronfs does not implement. */
+hf_rc scheduler_open(const struct heron_conf *conf, struct scheduler **out,
+		     struct hf_error *err);
+void scheduler_close(struct scheduler *s);
+
+/* Fails with HF_ERR_INVALID when the scheduler would refuse this
+ * environment (a stock Aurora accepts ^(prod|devel|test|staging\d*)$;
+ * heronfs.aurora.environ.pattern overrides), so a submit fails early. */
+hf_rc scheduler_check_environ(struct scheduler *s, const char *environ,
+			      struct hf_error *err);
+
+struct launch_spec {
+	struct job_key key;
+	const char *topology_id;
+	const char *defn_file;         /* "<Name>.defn" */
+	const char *topology_binary;   /* basename of the jar/tar/pex */
+	const char *pkg_type;          /* "jar", "tar", "pex" */
+	const char *package_uri;       /* from the uploader */
+	const Heron__Proto__Api__Topology *topology;
+	/* The plan as stored, with scheduledResource set on every container. */
+	const Heron__Proto__System__PackingPlan *plan;
+	/* The conf converted to cluster mode (HERON_HOME=./heron-core,
+	 * HERON_CONF=./heron-conf) with the topology's tokens: every binding
+	 * value comes from it, as Heron computes them. */
+	const struct heron_conf *cluster_conf;
+	enum heron_spelling spelling;
+};
+
+/* `aurora job create --wait-until RUNNING --bind ... KEY heron.aurora`.
+ * HF_ERR_TIMEOUT after heronfs.aurora.timeout.ms (default 600000);
+ * HF_ERR_UNAVAILABLE with aurora's last output line when it fails. */
+hf_rc scheduler_launch(struct scheduler *s, const struct launch_spec *spec,
+		       struct hf_error *err);
+
+/* `aurora job killall KEY --batch-size 2147483647`, retried
+ * heron.scheduler.job.max.kill.attempts times,
+ * heron.scheduler.job.kill.retry.interval.ms apart. */
+hf_rc scheduler_kill(struct scheduler *s, const struct job_key *key,
+		     struct hf_error *err);
+
+/* `aurora job restart KEY[/container] --batch-size 2147483647`;
+ * container -1 = all. */
+hf_rc scheduler_restart(struct scheduler *s, const struct job_key *key,
+			int container, struct hf_error *err);
+
+/* The job page link Heron records in schedulers/<name>
+ * (heron.scheduler.job.link.template substituted), or NULL. malloc'd. */
+char *scheduler_job_link(struct scheduler *s,
+			 const struct heron_conf *topology_conf);
+
+/* The executor flags of TOPOLOGY_ARGUMENTS, space-joined, in Heron's
+ * order and spelling (reference heron.md 1.7). malloc'd. Exposed for
+ * tests. */
+char *executor_topology_arguments(const struct launch_spec *spec);
+
+#endif
