@@ -1,8 +1,9 @@
 #include "cluster.h"
+#include "cluster_impl.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "actlog.h"
@@ -10,25 +11,6 @@
 #include "log.h"
 #include "statemgr.h"
 #include "topology.h"
-
-/* What this daemon remembers about a topology beyond the state manager. */
-struct note {
-	struct note *next;
-	char *name;
-	char *error;   /* reason of the last failed action, or NULL */
-};
-
-struct cluster {
-	char *name;
-	char *dir;
-	struct heron_conf *conf;
-	struct statemgr *sm;
-	struct actlog *log;
-	cluster_change_fn change_fn;
-	void *change_arg;
-	pthread_mutex_t lock;   /* protects notes */
-	struct note *notes;
-};
 
 static const char *const file_names[TF_NFILES] = {
 	[TF_STATE] = "state",
@@ -67,41 +49,110 @@ static bool is_plan_file(enum topo_file f)
 	return f >= TF_LOGICAL_PLAN && f < TF_NFILES;
 }
 
+static void open_actors(struct cluster *c);
+
 hf_rc cluster_open(const char *name, const struct cluster_opts *opts,
 		   struct cluster **out, struct hf_error *err)
 {
 	struct cluster *c = xcalloc(1, sizeof(*c));
-	char *release = NULL;
 	hf_rc rc;
 
 	c->name = xstrdup(name);
 	c->dir = xasprintf("%s/%s", opts->config_path, name);
+	c->environ = xstrdup(opts->environ ? opts->environ : "default");
+	c->role = opts->role ? xstrdup(opts->role) : NULL;
 	if (opts->heron_home) {
-		release = xasprintf("%s/release.yaml", opts->heron_home);
-		if (access(release, R_OK) != 0) {
-			free(release);
-			release = NULL;
+		c->heron_home = xstrdup(opts->heron_home);
+		c->release_file = xasprintf("%s/release.yaml", opts->heron_home);
+		if (access(c->release_file, R_OK) != 0) {
+			free(c->release_file);
+			c->release_file = NULL;
 		}
 	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->log = actlog_new(1000);
 	struct conf_tokens tok = {
 		.heron_home = opts->heron_home,
 		.heron_conf = c->dir,
 		.cluster = name,
 		.role = opts->role,
-		.environ = opts->environ,
-		.submit_user = opts->role,
+		.environ = c->environ,
 	};
-	rc = heron_conf_load(c->dir, release, NULL, &tok, &c->conf, err);
-	free(release);
+	rc = heron_conf_load(c->dir, c->release_file, NULL, &tok, &c->conf,
+			     err);
+	if (rc == HF_OK)
+		rc = statemgr_check_conf(c->conf, err);
 	if (rc != HF_OK) {
 		cluster_close(c);
 		*out = NULL;
 		return rc;
 	}
-	c->log = actlog_new(1000);
-	pthread_mutex_init(&c->lock, NULL);
+	open_actors(c);
 	*out = c;
 	return HF_OK;
+}
+
+/* The scheduler and uploader are needed to act, not to look: a cluster
+ * whose classes heronfs does not implement still shows its topologies,
+ * and health and every action say why it cannot act. */
+static void open_actors(struct cluster *c)
+{
+	struct hf_error err = {0};
+
+	if (scheduler_open(c->conf, &c->sched, &err) != HF_OK) {
+		LOG_W("cluster %s: %s", c->name, err.msg);
+		c->sched_error = xstrdup(err.msg);
+	}
+	if (uploader_open(c->conf, &c->upl, &err) != HF_OK) {
+		LOG_W("cluster %s: %s", c->name, err.msg);
+		c->upl_error = xstrdup(err.msg);
+	}
+}
+
+const char *cluster_role_for(const struct cluster *c, const char *user)
+{
+	return c->role ? c->role : user;
+}
+
+hf_rc cluster_topology_conf(struct cluster *c, const char *topology,
+			    const char *topology_id, const char *role,
+			    const char *submit_user, bool cluster_mode,
+			    struct heron_conf **out, struct hf_error *err)
+{
+	struct conf_tokens tok = {
+		.heron_home = cluster_mode ? "./heron-core" : c->heron_home,
+		.heron_conf = cluster_mode ? "./heron-conf" : c->dir,
+		.cluster = c->name,
+		.role = role,
+		.environ = c->environ,
+		.topology_name = topology,
+		.topology_id = topology_id,
+		.submit_user = submit_user,
+	};
+
+	return heron_conf_load(c->dir, c->release_file, NULL, &tok, out, err);
+}
+
+void read_release_yaml(struct cluster *c, struct buf *out)
+{
+	FILE *f = c->release_file ? fopen(c->release_file, "r") : NULL;
+	char chunk[4096];
+	size_t n;
+
+	if (!f) {
+		buf_puts(out, "heron.build.version: unknown\n"
+			      "heron.build.user: heronfs\n");
+		return;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(out, chunk, n);
+	fclose(f);
+}
+
+void cluster_changed(struct cluster *c, const char *name)
+{
+	if (c->change_fn)
+		c->change_fn(c->change_arg, c, name);
 }
 
 static void on_state_change(void *arg, enum sm_dir dir, const char *name)
@@ -132,6 +183,10 @@ void cluster_close(struct cluster *c)
 		return;
 	if (c->sm)
 		statemgr_close(c->sm);
+	if (c->sched)
+		scheduler_close(c->sched);
+	if (c->upl)
+		uploader_close(c->upl);
 	while (c->notes) {
 		struct note *n = c->notes;
 
@@ -140,11 +195,15 @@ void cluster_close(struct cluster *c)
 		free(n->error);
 		free(n);
 	}
-	if (c->log) {
-		actlog_free(c->log);
-		pthread_mutex_destroy(&c->lock);
-	}
+	actlog_free(c->log);
+	pthread_mutex_destroy(&c->lock);
 	heron_conf_free(c->conf);
+	free(c->sched_error);
+	free(c->upl_error);
+	free(c->release_file);
+	free(c->heron_home);
+	free(c->role);
+	free(c->environ);
 	free(c->dir);
 	free(c->name);
 	free(c);
@@ -164,21 +223,180 @@ static hf_rc need_statemgr(struct cluster *c, struct hf_error *err)
 	return HF_OK;
 }
 
+/* ---- notes: what this daemon is doing and what failed ---- */
+
+static struct note *note_find(struct cluster *c, const char *name)
+{
+	for (struct note *n = c->notes; n; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static struct note *note_get(struct cluster *c, const char *name)
+{
+	struct note *n = note_find(c, name);
+
+	if (!n) {
+		n = xcalloc(1, sizeof(*n));
+		n->name = xstrdup(name);
+		n->next = c->notes;
+		c->notes = n;
+	}
+	return n;
+}
+
+hf_rc note_begin(struct cluster *c, const char *name, enum inflight what,
+		 struct hf_error *err)
+{
+	hf_rc rc = HF_OK;
+
+	pthread_mutex_lock(&c->lock);
+	struct note *n = note_get(c, name);
+
+	if (n->inflight != IF_NONE)
+		rc = hf_fail(err, HF_ERR_EXISTS, "topology %s is being %s by "
+			     "this host", name, n->inflight == IF_SUBMITTING
+			     ? "submitted" : "killed");
+	else {
+		n->inflight = what;
+		n->phase = "starting";
+		n->bytes = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc == HF_OK)
+		cluster_changed(c, name);
+	return rc;
+}
+
+void note_phase(struct cluster *c, const char *name, const char *phase)
+{
+	pthread_mutex_lock(&c->lock);
+	note_get(c, name)->phase = phase;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void note_bytes(struct cluster *c, const char *name, uint64_t bytes)
+{
+	pthread_mutex_lock(&c->lock);
+	note_get(c, name)->bytes = bytes;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void note_end(struct cluster *c, const char *name, const struct hf_error *err)
+{
+	pthread_mutex_lock(&c->lock);
+	struct note *n = note_get(c, name);
+
+	n->inflight = IF_NONE;
+	n->phase = NULL;
+	free(n->error);
+	n->error = err && err->rc != HF_OK ? xstrdup(err->msg) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	cluster_changed(c, name);
+}
+
+/* Copies what the note says into the out parameters; false if none. */
+static bool note_snapshot(struct cluster *c, const char *name,
+			  enum inflight *what, const char **phase,
+			  uint64_t *bytes, struct buf *error)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&c->lock);
+	struct note *n = note_find(c, name);
+
+	if (n) {
+		found = true;
+		*what = n->inflight;
+		*phase = n->phase;
+		*bytes = n->bytes;
+		if (n->error && error)
+			buf_puts(error, n->error);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+static char **inflight_names(struct cluster *c)
+{
+	size_t n = 0, i = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct note *p = c->notes; p; p = p->next)
+		n += p->inflight != IF_NONE;
+	char **v = xcalloc(n + 1, sizeof(char *));
+
+	for (struct note *p = c->notes; p; p = p->next)
+		if (p->inflight != IF_NONE)
+			v[i++] = xstrdup(p->name);
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted union of two sorted-or-not vectors; frees both. */
+static char **merge_names(char **a, char **b)
+{
+	size_t na = strv_len(a), nb = strv_len(b), n = 0;
+	char **v = xcalloc(na + nb + 1, sizeof(char *));
+
+	for (size_t i = 0; i < na; i++)
+		v[n++] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		v[n++] = b[i];
+	free(a);
+	free(b);
+	qsort(v, n, sizeof(char *), cmp_str);
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out && strcmp(v[out - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[out++] = v[i];
+	}
+	v[out] = NULL;
+	return v;
+}
+
+/* ---- views ---- */
+
 hf_rc cluster_list(struct cluster *c, char ***names, struct hf_error *err)
 {
+	char **stored;
 	hf_rc rc = need_statemgr(c, err);
 
+	if (rc == HF_OK)
+		rc = topo_list(c->sm, &stored, err);
 	if (rc != HF_OK)
 		return rc;
-	return topo_list(c->sm, names, err);
+	*names = merge_names(stored, inflight_names(c));
+	return HF_OK;
+}
+
+static bool is_inflight(struct cluster *c, const char *name)
+{
+	enum inflight what = IF_NONE;
+	const char *phase;
+	uint64_t bytes;
+
+	note_snapshot(c, name, &what, &phase, &bytes, NULL);
+	return what != IF_NONE;
 }
 
 hf_rc cluster_topology_exists(struct cluster *c, const char *name,
 			      struct hf_error *err)
 {
 	char **names = NULL;
-	hf_rc rc = cluster_list(c, &names, err);
+	hf_rc rc;
 
+	if (is_inflight(c, name))
+		return HF_OK;
+	rc = cluster_list(c, &names, err);
 	if (rc != HF_OK)
 		return rc;
 	rc = HF_ERR_NOTFOUND;
@@ -192,32 +410,31 @@ hf_rc cluster_topology_exists(struct cluster *c, const char *name,
 	return rc;
 }
 
-/* The last failed action's reason, copied into out; false if none. */
-static bool note_error(struct cluster *c, const char *name, struct buf *out)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&c->lock);
-	for (struct note *n = c->notes; n; n = n->next)
-		if (strcmp(n->name, name) == 0 && n->error) {
-			buf_puts(out, n->error);
-			found = true;
-		}
-	pthread_mutex_unlock(&c->lock);
-	return found;
-}
-
+/* Loads name; while this daemon submits it and nothing is stored yet, an
+ * empty topology stands in, so that its files can say "submitting". */
 static hf_rc load(struct cluster *c, const char *name, struct topo **t,
 		  struct hf_error *err)
 {
+	enum inflight what = IF_NONE;
+	const char *phase;
+	uint64_t bytes;
 	hf_rc rc = need_statemgr(c, err);
 
 	if (rc != HF_OK)
 		return rc;
 	rc = topo_load(c->sm, name, t, err);
+	note_snapshot(c, name, &what, &phase, &bytes, NULL);
+	if (rc == HF_ERR_NOTFOUND && what != IF_NONE) {
+		*t = xcalloc(1, sizeof(**t));
+		(*t)->name = xstrdup(name);
+		rc = HF_OK;
+	}
 	if (rc == HF_ERR_NOTFOUND)
 		hf_fail(err, rc, "no topology %s in cluster %s", name,
 			c->name);
+	if (rc == HF_OK && what != IF_NONE)
+		(*t)->state = what == IF_SUBMITTING ? TOPO_SUBMITTING
+						    : TOPO_KILLING;
 	return rc;
 }
 
@@ -244,10 +461,30 @@ hf_rc cluster_topology_files(struct cluster *c, const char *name,
 	return HF_OK;
 }
 
+/* The lines status adds while this daemon acts on the topology. */
+static void render_inflight(struct cluster *c, const char *name,
+			    struct buf *out)
+{
+	enum inflight what = IF_NONE;
+	const char *phase = NULL;
+	uint64_t bytes = 0;
+
+	if (!note_snapshot(c, name, &what, &phase, &bytes, NULL) ||
+	    what == IF_NONE)
+		return;
+	buf_printf(out, "phase: %s\n", phase ? phase : "starting");
+	if (what == IF_SUBMITTING)
+		buf_printf(out, "uploaded_bytes: %llu\n",
+			   (unsigned long long)bytes);
+}
+
 hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
 		     struct buf *out, struct hf_error *err)
 {
 	struct topo_extra x = {.cluster = c->name};
+	enum inflight what;
+	const char *phase;
+	uint64_t bytes;
 	struct topo *t;
 	hf_rc rc = load(c, name, &t, err);
 
@@ -259,12 +496,14 @@ hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
 		break;
 	case TF_STATUS:
 		topo_render_status(t, &x, out);
+		render_inflight(c, name, out);
 		break;
 	case TF_STATUS_JSON:
 		topo_render_status_json(t, &x, out);
 		break;
 	case TF_ERROR:
-		if (note_error(c, name, out))
+		if (note_snapshot(c, name, &what, &phase, &bytes, out) &&
+		    out->len)
 			buf_puts(out, "\n");
 		else if (t->state == TOPO_ORPHANED && t->reason)
 			buf_printf(out, "%s\n", t->reason);
@@ -286,9 +525,18 @@ void cluster_render_health(struct cluster *c, struct buf *out)
 	if (c->sm) {
 		sm_health(c->sm, out);
 		buf_printf(out, "; %lu requests", sm_request_count(c->sm));
-	} else
+	} else {
 		buf_puts(out, "statemgr: not started");
+	}
 	buf_puts(out, "\n");
+	if (c->sched_error)
+		buf_printf(out, "scheduler: unsupported (%s)\n",
+			   c->sched_error);
+	if (c->upl) {
+		uploader_health(c->upl, c->conf, out);
+		buf_puts(out, "\n");
+	} else
+		buf_printf(out, "uploader: unsupported (%s)\n", c->upl_error);
 }
 
 void cluster_render_log(struct cluster *c, struct buf *out)

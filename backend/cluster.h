@@ -75,6 +75,25 @@ void cluster_render_health(struct cluster *c, struct buf *out);
 /* `<cluster>/log`: recent actions, oldest first. */
 void cluster_render_log(struct cluster *c, struct buf *out);
 
+/* A package copied into topologies/, to submit. */
+struct submit_req {
+	const char *spool_path;  /* the package as the user wrote it */
+	const char *file_name;   /* the name the user copied it as */
+	const char *user;        /* the submitting user's name */
+	const char *role;        /* the role to submit as */
+};
+
+/* Does what `heron submit <cluster>/<role>/<environ>` does with the
+ * package: returns after the scheduler runs the job and the state is
+ * written, or after undoing everything it did. On success *name is the
+ * topology's name (malloc'd). While it runs the topology is listed with
+ * state "submitting". */
+hf_rc cluster_submit(struct cluster *c, const struct submit_req *req,
+		     char **name, struct hf_error *err);
+
+/* The role a submission by user runs as: -o role if set, else user. */
+const char *cluster_role_for(const struct cluster *c, const char *user);
+
 /* Back-end requests made so far (state manager), for tests. */
 unsigned long cluster_request_count(struct cluster *c);
 

@@ -129,7 +129,7 @@ static const char *topology_file_type(const char *name)
 	return NULL;
 }
 
-/* ---- symlinks --------------------------------------------------------------- */
+/* ---- symlinks ------------------------------------------------------------ */
 
 struct link {
 	char *path;     /* normalized */
@@ -228,8 +228,8 @@ static hf_rc check_links(struct link *v, size_t n, struct hf_error *err)
 			r = resolve_path(v, n, link_start(&v[i]));
 		if (r == ESCAPES)
 			return hf_fail(err, HF_ERR_INVALID,
-				       "symlink '%s' -> '%s' points outside the "
-				       "package", v[i].path, v[i].target);
+				       "symlink '%s' -> '%s' points outside "
+				       "the package", v[i].path, v[i].target);
 		if (r == LOOPS)
 			return hf_fail(err, HF_ERR_INVALID,
 				       "symlink '%s' -> '%s' loops", v[i].path,
@@ -238,15 +238,16 @@ static hf_rc check_links(struct link *v, size_t n, struct hf_error *err)
 	return HF_OK;
 }
 
-/* ---- the topology ---------------------------------------------------------- */
+/* ---- the topology -------------------------------------------------------- */
 
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void add_outputs(char ***v, size_t *n, Heron__Proto__Api__OutputStream **o,
-			size_t no)
+/* Appends "component/stream" of each output stream; v stays NULL-ended. */
+static void add_outputs(char ***v, size_t *n,
+			Heron__Proto__Api__OutputStream **o, size_t no)
 {
 	*v = xrealloc(*v, (*n + no + 1) * sizeof(**v));
 	for (size_t i = 0; i < no; i++)
@@ -264,7 +265,7 @@ static hf_rc check_streams(const Heron__Proto__Api__Topology *t,
 	size_t n = 0;
 	hf_rc rc = HF_OK;
 
-	add_outputs(&out, &n, NULL, 0);
+	add_outputs(&out, &n, NULL, 0);   /* never NULL, even when empty */
 	for (size_t i = 0; i < t->n_spouts; i++)
 		add_outputs(&out, &n, t->spouts[i]->outputs,
 			    t->spouts[i]->n_outputs);
@@ -276,14 +277,16 @@ static hf_rc check_streams(const Heron__Proto__Api__Topology *t,
 		const Heron__Proto__Api__Bolt *b = t->bolts[i];
 
 		for (size_t j = 0; j < b->n_inputs && !rc; j++) {
-			const Heron__Proto__Api__StreamId *s = b->inputs[j]->stream;
-			char *key = xasprintf("%s/%s", s->component_name, s->id);
+			const Heron__Proto__Api__StreamId *s =
+				b->inputs[j]->stream;
+			char *key = xasprintf("%s/%s", s->component_name,
+					      s->id);
 
 			if (!bsearch(&key, out, n, sizeof(*out), str_cmp))
 				rc = hf_fail(err, HF_ERR_INVALID,
 					     "bolt '%s' reads stream '%s' of "
-					     "'%s', which no component declares",
-					     b->comp->name, s->id,
+					     "'%s', which no component "
+					     "declares", b->comp->name, s->id,
 					     s->component_name);
 			free(key);
 		}
@@ -292,7 +295,7 @@ static hf_rc check_streams(const Heron__Proto__Api__Topology *t,
 	return rc;
 }
 
-/* ---- reading --------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 struct scan {
 	const struct package_limits *lim;
@@ -404,13 +407,13 @@ static hf_rc check_budget(struct scan *s, const char *raw, int64_t size,
 
 	if (++pkg->entries > lim->max_entries)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "more than %llu entries",
+			       "the package has more than %llu entries",
 			       (unsigned long long)lim->max_entries);
 	if ((uint64_t)size > lim->max_unpacked - pkg->unpacked_bytes)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "entry '%s' takes the unpacked size past %llu "
-			       "bytes", raw,
-			       (unsigned long long)lim->max_unpacked);
+			       "the package unpacks to more than %llu bytes "
+			       "(at entry '%s')",
+			       (unsigned long long)lim->max_unpacked, raw);
 	pkg->unpacked_bytes += (uint64_t)size;
 	if (pkg->unpacked_bytes > RATIO_FLOOR &&
 	    (double)pkg->unpacked_bytes >
@@ -472,7 +475,9 @@ static hf_rc scan_entry(struct scan *s, struct archive *a,
 	if ((rc = entry_path(raw, &path, err)))
 		return rc;
 	rc = check_type(s, e, raw, path, err);
-	if (!rc && archive_entry_filetype(e) == AE_IFREG && !strchr(path, '/')) {
+	/* Only top-level files can be the .defn or the topology file. */
+	if (!rc && archive_entry_filetype(e) == AE_IFREG &&
+	    !strchr(path, '/')) {
 		if (ends_with(path, ".defn"))
 			rc = read_defn(s, a, raw, path, size, err);
 		else if ((type = topology_file_type(path)))
@@ -584,7 +589,7 @@ hf_rc package_read(const char *path, const struct package_limits *limits,
 	return HF_OK;
 }
 
-/* ---- writing --------------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------- */
 
 struct sink {
 	int fd;
@@ -647,7 +652,8 @@ static hf_rc copy_data(struct archive *a, struct archive *w,
 static bool in_conf_dir(const char *name)
 {
 	char *path;
-	bool in = !entry_path(name, &path, NULL) && strncmp(path, "heron-conf", 10) == 0 &&
+	bool in = !entry_path(name, &path, NULL) &&
+		  strncmp(path, "heron-conf", 10) == 0 &&
 		  (path[10] == '\0' || path[10] == '/');
 
 	free(path);
@@ -871,9 +877,13 @@ static hf_rc gzip_writer(struct sink *o, struct archive **out,
 	if (!w)
 		return hf_fail(err, HF_ERR_UNAVAILABLE,
 			       "libarchive: out of memory");
-	/* No padding after the gzip stream, as Python's tarfile writes it. */
+	/* GNU tar format: names go out as the bytes they are. pax would want
+	 * them converted to UTF-8, which libarchive refuses for non-ASCII
+	 * names under the C locale. (Heron's CLI wrote GNU format under
+	 * Python 2, pax under Python 3; every tar reads both.) No padding
+	 * after the gzip stream, as Python's tarfile writes it. */
 	if (archive_write_add_filter_gzip(w) != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
+	    archive_write_set_format_gnutar(w) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK ||
 	    archive_write_open(w, o, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		rc = write_fail(w, o, err);

@@ -63,16 +63,16 @@ bool heron_name_valid(const char *name);
  * writing topologies/<name>. */
 void topology_trim(Heron__Proto__Api__Topology *t);
 
-/* Writes the upload package as a gzip tar stream to out_fd: every entry of
- * the user's package at src_path (except any heron-conf/ of its own), then
- * the whole cluster conf directory conf_dir under "./heron-conf/" (the
- * names `heron submit` uses), then ./heron-conf/release.yaml and
- * ./heron-conf/override.yaml with the given contents (NULL is empty; they
- * replace files of those names at the top of conf_dir). Symlinks in
- * conf_dir are dereferenced; sockets and devices there are left out.
- * HF_ERR_NOSPACE when the target is full (ENOSPC, EDQUOT),
- * HF_ERR_UNAVAILABLE for other read or write errors. *written receives the
- * bytes written (may be NULL). */
+/* Writes the upload package as a gzip tar (GNU format) to out_fd: every
+ * entry of the user's package at src_path (one package_read accepted;
+ * any heron-conf/ of its own is left out), then the whole cluster conf
+ * directory conf_dir under "./heron-conf/" (the names `heron submit`
+ * uses), then ./heron-conf/release.yaml and ./heron-conf/override.yaml
+ * with the given contents (NULL is empty; they replace files of those
+ * names at the top of conf_dir). Symlinks in conf_dir are dereferenced;
+ * sockets and devices there are left out. HF_ERR_NOSPACE when the target
+ * is full (ENOSPC, EDQUOT), HF_ERR_UNAVAILABLE for other read or write
+ * errors. *written receives the bytes written (may be NULL). */
 hf_rc package_write_upload(const char *src_path, const char *conf_dir,
 			   const char *release_yaml, const char *override_yaml,
 			   int out_fd, uint64_t *written,

@@ -67,7 +67,8 @@ static bool java_parse_long(const char *s, long long min, long long max,
 		s++;
 	if (!*s)
 		return false;
-	limit = neg ? (unsigned long long)-(min + 1) + 1 : (unsigned long long)max;
+	limit = neg ? (unsigned long long)-(min + 1) + 1
+		    : (unsigned long long)max;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return false;
@@ -351,12 +352,17 @@ struct inst {
 	union amount ram, cpu;
 };
 
+/* Round-robin dealing puts instance j (0-based) in container j % N + 1. */
+#define FOR_CONTAINER(p, id, j) \
+	for (size_t j = (size_t)(id) - 1; j < (p)->ninst; \
+	     j += (size_t)(p)->containers)
+
 struct packer {
-	const Heron__Proto__Api__Config *tc;   /* topology config (may be NULL) */
+	const Heron__Proto__Api__Config *tc;   /* topology config, or NULL */
 	struct comp *comps;
 	size_t ncomps;
 	size_t *by_name;                /* comps indexes sorted by name */
-	struct inst *inst;              /* in dealing order, task id = index+1 */
+	struct inst *inst;              /* dealing order: task id = index + 1 */
 	size_t ninst;
 	int containers;
 	size_t largest;                 /* instances in the largest container */
@@ -407,7 +413,8 @@ static hf_rc cfg_double(const struct packer *p, const char *key, double def,
 	}
 	if (!java_parse_double(v, out))
 		return hf_fail(err, HF_ERR_INVALID,
-			       "topology config %s='%s' is not a number", key, v);
+			       "topology config %s='%s' is not a number",
+			       key, v);
 	return HF_OK;
 }
 
@@ -443,8 +450,8 @@ static hf_rc read_ram_padding(struct packer *p, struct hf_error *err)
 	if (__builtin_add_overflow(stmgr, metricsmgr, &sum) ||
 	    __builtin_add_overflow(sum, ckptmgr, &sum))
 		return hf_fail(err, HF_ERR_INVALID,
-			       "the stmgr, metricsmgr and checkpoint manager RAM "
-			       "add up to more than a 64-bit byte count");
+			       "the stmgr, metricsmgr and checkpoint manager "
+			       "RAM add up to more than a 64-bit byte count");
 	return cfg_long(p, "topology.container.ram.padding", sum,
 			&p->ram_padding, err);
 }
@@ -474,8 +481,8 @@ static hf_rc read_containers(struct packer *p, struct hf_error *err)
 			       "whole number", v);
 	if (p->containers < 1)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "topology.stmgrs is %d: a topology needs at least "
-			       "one container", p->containers);
+			       "topology.stmgrs is %d: a topology needs at "
+			       "least one container", p->containers);
 	return HF_OK;
 }
 
@@ -525,14 +532,14 @@ static hf_rc read_parallelism(struct comp *c,
 			       "topology.component.parallelism", c->name);
 	if (!parse_count(v, &c->parallelism))
 		return hf_fail(err, HF_ERR_INVALID,
-			       "component '%s': parallelism '%s' is not a whole "
-			       "number", c->name, v);
+			       "component '%s': parallelism '%s' is not a "
+			       "whole number", c->name, v);
 	/* Heron's topology builders refuse these; a .defn made by hand could
 	 * still carry one, and a component without instances cannot run. */
 	if (c->parallelism < 1)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "component '%s': parallelism is %d, it must be at "
-			       "least 1", c->name, c->parallelism);
+			       "component '%s': parallelism is %d, it must be "
+			       "at least 1", c->name, c->parallelism);
 	return HF_OK;
 }
 
@@ -718,8 +725,9 @@ static hf_rc deal(struct packer *p, struct hf_error *err)
 			       "handles at most %d", total, MAX_INSTANCES);
 	if (p->containers > total)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "topology.stmgrs is %d but the topology has only "
-			       "%lld instances: more containers than instances",
+			       "topology.stmgrs is %d but the topology has "
+			       "only %lld instances: more containers than "
+			       "instances",
 			       p->containers, total);
 	p->ninst = (size_t)total;
 	p->largest = (p->ninst + (size_t)p->containers - 1) /
@@ -759,8 +767,8 @@ static hf_rc share_overflow(const struct share_spec *s, int id,
 			    struct hf_error *err)
 {
 	return hf_fail(err, HF_ERR_INVALID,
-		       "container %d: the %s sizes add up to more than a 64-bit "
-		       "byte count", id, res_word(s->kind));
+		       "container %d: the %s sizes add up to more than a "
+		       "64-bit byte count", id, res_word(s->kind));
 }
 
 /* Sums the explicit values of container id's instances; true if the hint
@@ -775,7 +783,7 @@ static hf_rc share_explicit(const struct share_spec *s, struct packer *p,
 	memset(used, 0, sizeof(*used));
 	*unset = 0;
 	*throttled = false;
-	for (size_t j = (size_t)id - 1; j < p->ninst; j += (size_t)p->containers) {
+	FOR_CONTAINER(p, id, j) {
 		const struct comp *c = &p->comps[p->inst[j].comp];
 
 		if (!comp_has(c, s->kind)) {
@@ -828,11 +836,11 @@ static hf_rc share_container(const struct share_spec *s, struct packer *p,
 		return share_overflow(s, id, err);
 	if (amount_cmp(s->kind, left, zero) <= 0)
 		return hf_fail(err, HF_ERR_INVALID,
-			       "container %d: no %s left for the instances that "
-			       "%s does not size", id, res_word(s->kind),
+			       "container %d: no %s left for the instances "
+			       "that %s does not size", id, res_word(s->kind),
 			       s->map_key);
 	each = amount_div(s->kind, left, unset);
-	for (size_t j = (size_t)id - 1; j < p->ninst; j += (size_t)p->containers)
+	FOR_CONTAINER(p, id, j)
 		if (!comp_has(&p->comps[p->inst[j].comp], s->kind))
 			*inst_amount(&p->inst[j], s->kind) = each;
 	return HF_OK;
@@ -901,9 +909,10 @@ static hf_rc check_instance_ram(const struct packer *p, const struct inst *in,
 	if (in->ram.bytes >= MIN_INSTANCE_RAM)
 		return HF_OK;
 	return hf_fail(err, HF_ERR_INVALID,
-		       "component '%s' would get %lld bytes of RAM per instance;"
-		       " Heron needs at least 16 MiB (%lld bytes)",
-		       p->comps[in->comp].name, in->ram.bytes, MIN_INSTANCE_RAM);
+		       "component '%s' would get %lld bytes of RAM per "
+		       "instance; Heron needs at least 16 MiB (%lld bytes)",
+		       p->comps[in->comp].name, in->ram.bytes,
+		       MIN_INSTANCE_RAM);
 }
 
 static hf_rc container_disk(const struct packer *p, long long *disk,
@@ -937,7 +946,7 @@ static hf_rc container_plan(const struct packer *p, int id, long long disk,
 	heron__proto__system__container_plan__init(c);
 	c->id = id;
 	c->instance_plans = xcalloc(n, sizeof(*c->instance_plans));
-	for (size_t j = (size_t)id - 1; j < p->ninst; j += (size_t)p->containers) {
+	FOR_CONTAINER(p, id, j) {
 		const struct inst *in = &p->inst[j];
 		Heron__Proto__System__InstancePlan *ip = xmalloc(sizeof(*ip));
 
@@ -982,10 +991,11 @@ static hf_rc build_plan(const struct packer *p, const char *id,
 	plan->container_plans = xcalloc((size_t)p->containers,
 					sizeof(*plan->container_plans));
 	rc = container_disk(p, &disk, err);
-	for (int c = 1; c <= p->containers && !rc; c++)
-		rc = container_plan(p, c, disk,
-				    &plan->container_plans[plan->n_container_plans++],
-				    err);
+	for (int c = 1; c <= p->containers && !rc; c++) {
+		size_t i = plan->n_container_plans++;
+
+		rc = container_plan(p, c, disk, &plan->container_plans[i], err);
+	}
 	if (rc) {
 		heron__proto__system__packing_plan__free_unpacked(plan, NULL);
 		return rc;
@@ -1086,7 +1096,8 @@ void packing_set_scheduled(Heron__Proto__System__PackingPlan *plan)
 
 	packing_max_resource(plan, &cpu, &ram, &disk);
 	for (size_t i = 0; i < plan->n_container_plans; i++) {
-		Heron__Proto__System__ContainerPlan *c = plan->container_plans[i];
+		Heron__Proto__System__ContainerPlan *c =
+			plan->container_plans[i];
 
 		if (c->scheduledresource)
 			heron__proto__system__resource__free_unpacked(
@@ -1098,36 +1109,68 @@ void packing_set_scheduled(Heron__Proto__System__PackingPlan *plan)
 struct ram_entry {
 	const char *name;
 	long long ram;
+	size_t first;                   /* where the name first appears */
 };
 
-static void ram_entry_note(struct ram_entry **v, size_t *n,
-			   const Heron__Proto__System__InstancePlan *ip)
+static int ram_by_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp((*v)[i].name, ip->component_name) == 0) {
-			if (ip->resource->ram < (*v)[i].ram)
-				(*v)[i].ram = ip->resource->ram;
-			return;
-		}
-	}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = (struct ram_entry){ip->component_name,
-					  ip->resource->ram};
+	const struct ram_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->first > y->first) - (x->first < y->first);
 }
 
-char *packing_component_ram_map(const Heron__Proto__System__PackingPlan *plan)
+static int ram_by_first(const void *a, const void *b)
+{
+	const struct ram_entry *x = a, *y = b;
+
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* One entry per component with its smallest instance RAM, in the order the
+ * components first appear in the plan; returns the count. */
+static size_t min_ram_per_component(
+	const Heron__Proto__System__PackingPlan *plan, struct ram_entry **out)
 {
 	struct ram_entry *v = NULL;
-	size_t n = 0, *order;
-	uint32_t *h;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < plan->n_container_plans; i++) {
+		const Heron__Proto__System__ContainerPlan *c =
+			plan->container_plans[i];
+
+		v = xrealloc(v, (n + c->n_instance_plans + 1) * sizeof(*v));
+		for (size_t j = 0; j < c->n_instance_plans; j++, n++) {
+			const Heron__Proto__System__InstancePlan *ip =
+				c->instance_plans[j];
+
+			v[n] = (struct ram_entry){ip->component_name,
+						  ip->resource->ram, n};
+		}
+	}
+	qsort(v, n, sizeof(*v), ram_by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (k && strcmp(v[k - 1].name, v[i].name) == 0) {
+			if (v[i].ram < v[k - 1].ram)
+				v[k - 1].ram = v[i].ram;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	qsort(v, k, sizeof(*v), ram_by_first);
+	*out = v;
+	return k;
+}
+
+/* Heron builds this string from a HashMap, so it comes in HashMap order;
+ * the instances are put in plan order. */
+char *packing_component_ram_map(const Heron__Proto__System__PackingPlan *plan)
+{
+	struct ram_entry *v;
+	size_t n = min_ram_per_component(plan, &v), *order;
+	uint32_t *h = xcalloc(n, sizeof(*h));
 	struct buf b = {0};
 
-	for (size_t i = 0; i < plan->n_container_plans; i++)
-		for (size_t j = 0; j < plan->container_plans[i]->n_instance_plans;
-		     j++)
-			ram_entry_note(&v, &n,
-				       plan->container_plans[i]->instance_plans[j]);
-	h = xcalloc(n, sizeof(*h));
 	order = xcalloc(n, sizeof(*order));
 	for (size_t i = 0; i < n; i++)
 		java_string_hash(v[i].name, &h[i]);

@@ -80,8 +80,9 @@ char *scheduler_job_link(struct scheduler *s,
 			 const struct heron_conf *topology_conf);
 
 /* The executor flags of TOPOLOGY_ARGUMENTS, space-joined, in Heron's
- * order and spelling (reference heron.md 1.7). malloc'd. Exposed for
- * tests. */
+ * order and spelling (reference heron.md 1.7). malloc'd; NULL when Heron
+ * would refuse the topology's config (scheduler_launch then says why).
+ * Exposed for tests. */
 char *executor_topology_arguments(const struct launch_spec *spec);
 
 #endif

@@ -8,11 +8,13 @@
 
 struct cluster;
 struct notifier;
+struct stage;
 
 struct heronfs {
 	struct cluster **clusters;   /* sorted by name */
 	size_t nclusters;
 	struct notifier *notifier;
+	struct stage *stage;         /* packages being copied in */
 	uid_t uid;                   /* owner shown for every file */
 	gid_t gid;
 	time_t mounted_at;           /* times shown for every file */

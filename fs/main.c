@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "ops.h"
 #include "opts.h"
+#include "stage.h"
 
 #define HERONFS_VERSION "0.1.0"
 
@@ -196,12 +197,18 @@ int main(int argc, char *argv[])
 	fs.cache_timeout = o.cache_timeout;
 	if (open_clusters(&fs, &o) != 0)
 		goto out;
+	fs.stage = stage_new(o.spool_dir);
+	if (!fs.stage) {
+		close_clusters(&fs);
+		goto out;
+	}
 	/* Generated files carry real permissions; let the kernel check
 	 * them. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=heronfs");
 	r = run(&args, &fs, &cl);
 	close_clusters(&fs);
+	stage_free(fs.stage);
 out:
 	free(cl.mountpoint);
 	hfs_opts_free(&o);

@@ -1,6 +1,9 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +14,14 @@
 #include "errmap.h"
 #include "heronfs.h"
 #include "log.h"
+#include "stage.h"
 #include "tree.h"
 
-/* An open file: the text rendered at open, served at every offset. */
+/* An open file: the text rendered at open, served at every offset, or a
+ * package being copied in. */
 struct handle {
 	struct buf text;
+	struct staged *staged;
 };
 
 static struct heronfs *fs_state(void)
@@ -81,22 +87,52 @@ static int lookup(const char *path, struct tnode *n)
 	}
 }
 
+/* The staged file path names, with a reference, or NULL. */
+static struct staged *staged_at(const char *path)
+{
+	struct tnode n;
+
+	if (tree_resolve(fs_state(), path, &n) != 0 || n.kind != TN_TOPOLOGY)
+		return NULL;
+	return stage_find(fs_state()->stage, n.cluster, n.name);
+}
+
+static void fill_staged(struct stat *st, struct staged *s)
+{
+	fill_file(st, 0600);
+	st->st_uid = s->uid;
+	st->st_gid = s->gid;
+	st->st_size = (off_t)stage_size(s);
+}
+
 static int hfs_getattr(const char *path, struct stat *st,
 		       struct fuse_file_info *fi)
 {
+	struct staged *s = staged_at(path);
 	struct tnode n;
-	int r = lookup(path, &n);
+	int r;
 
 	(void)fi;
+	if (s) {
+		memset(st, 0, sizeof(*st));
+		fill_staged(st, s);
+		stage_put(fs_state()->stage, s);
+		return 0;
+	}
+	r = lookup(path, &n);
 	if (r != 0)
 		return r;
 	memset(st, 0, sizeof(*st));
 	switch (n.kind) {
 	case TN_ROOT:
 	case TN_CLUSTER:
-	case TN_TOPOLOGIES:
 	case TN_TOPOLOGY:
 		fill_dir(st);
+		break;
+	case TN_TOPOLOGIES:
+		/* Writable by its owner: a new file here is a submission. */
+		fill_dir(st);
+		st->st_mode = S_IFDIR | 0755;
 		break;
 	case TN_CLUSTER_FILE:
 	case TN_TOPOLOGY_FILE:
@@ -172,6 +208,7 @@ static int hfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		tree_fixed_children(&n, add_entry, &ctx);
 		return 0;
 	case TN_TOPOLOGIES:
+		stage_list(fs->stage, n.cluster, add_entry, &ctx);
 		return list_topologies(path, n.cluster, &ctx);
 	case TN_TOPOLOGY:
 		return list_topology(path, &n, &ctx);
@@ -203,9 +240,21 @@ static int render(const char *path, const struct tnode *n, struct buf *out)
 
 static int hfs_open(const char *path, struct fuse_file_info *fi)
 {
+	struct staged *s = staged_at(path);
 	struct tnode n;
-	int r = lookup(path, &n);
+	int r;
 
+	if (s) {
+		struct handle *h = xcalloc(1, sizeof(*h));
+
+		h->staged = s;
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		if (fi->flags & O_TRUNC)
+			return ftruncate(s->fd, 0) == 0 ? 0 : -errno;
+		return 0;
+	}
+	r = lookup(path, &n);
 	if (r != 0)
 		return r;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
@@ -229,6 +278,11 @@ static int hfs_read(const char *path, char *buf, size_t size, off_t off,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)path;
+	if (h->staged) {
+		ssize_t n = pread(h->staged->fd, buf, size, off);
+
+		return n < 0 ? -errno : (int)n;
+	}
 	if (off < 0 || (size_t)off >= h->text.len)
 		return 0;
 	if (size > h->text.len - (size_t)off)
@@ -243,47 +297,181 @@ static int hfs_release(const char *path, struct fuse_file_info *fi)
 
 	(void)path;
 	if (h) {
+		if (h->staged)
+			stage_put(fs_state()->stage, h->staged);
 		buf_free(&h->text);
 		free(h);
 	}
 	return 0;
 }
 
-/* Generated files have no owner, mode or times of their own to change. */
+/* Generated files have no owner, mode or times of their own to change.
+ * A package being copied in accepts the attempt and ignores it, so that
+ * `cp -p` and `install` work. */
+static int staged_noop(const char *path)
+{
+	struct staged *s = staged_at(path);
+
+	if (!s)
+		return -EPERM;
+	stage_put(fs_state()->stage, s);
+	return 0;
+}
+
 static int hfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)path;
 	(void)mode;
 	(void)fi;
-	return -EPERM;
+	return staged_noop(path);
 }
 
 static int hfs_chown(const char *path, uid_t uid, gid_t gid,
 		     struct fuse_file_info *fi)
 {
-	(void)path;
 	(void)uid;
 	(void)gid;
 	(void)fi;
-	return -EPERM;
+	return staged_noop(path);
 }
 
 static int hfs_utimens(const char *path, const struct timespec tv[2],
 		       struct fuse_file_info *fi)
 {
-	(void)path;
 	(void)tv;
 	(void)fi;
-	return -EPERM;
+	return staged_noop(path);
 }
 
 static int hfs_truncate(const char *path, off_t size,
 			struct fuse_file_info *fi)
 {
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct staged *s = h && h->staged ? h->staged : staged_at(path);
+	int r;
+
+	if (!s)
+		return -EPERM;
+	r = ftruncate(s->fd, size) == 0 ? 0 : -errno;
+	if (!h || h->staged != s)
+		stage_put(fs_state()->stage, s);
+	return r;
+}
+
+/* ---- submission by copy ---- */
+
+static int hfs_create(const char *path, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fuse_context *ctx = fuse_get_context();
+	struct hf_error err = {0};
+	struct staged *s;
+	struct tnode n;
+	int r = tree_resolve(fs_state(), path, &n);
+
+	(void)mode;
+	if (r != 0)
+		return r;
+	if (n.kind != TN_TOPOLOGY)
+		return -EPERM;
+	if (cluster_topology_exists(n.cluster, n.name, &err) == HF_OK)
+		return -EEXIST;
+	r = stage_create(fs_state()->stage, n.cluster, n.name, ctx->uid,
+			 ctx->gid, &s);
+	if (r != 0)
+		return r;
+	struct handle *h = xcalloc(1, sizeof(*h));
+
+	h->staged = s;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static int hfs_write(const char *path, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	ssize_t n;
+
 	(void)path;
-	(void)size;
-	(void)fi;
-	return -EPERM;
+	if (!h->staged)
+		return -EBADF;
+	pthread_mutex_lock(&h->staged->lock);
+	n = h->staged->submitted ? -1 : pwrite(h->staged->fd, buf, size, off);
+	if (h->staged->submitted)
+		errno = EBADF;  /* the package is already being submitted */
+	pthread_mutex_unlock(&h->staged->lock);
+	return n < 0 ? -errno : (int)n;
+}
+
+static char *user_name(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char scratch[4096];
+
+	if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &res) == 0 && res)
+		return xstrdup(res->pw_name);
+	return xasprintf("uid%u", (unsigned)uid);
+}
+
+/* The submit runs in the first flush (the close of `cp`), so its errno
+ * reaches close(2); later flushes of the same file repeat the result. */
+static int submit_staged(const char *path, struct staged *s)
+{
+	struct hf_error err = {0};
+	char *user = user_name(s->uid);
+	char *name = NULL;
+	struct submit_req req = {
+		.spool_path = s->spool_path,
+		.file_name = s->name,
+		.user = user,
+		.role = cluster_role_for(s->cluster, user),
+	};
+
+	if (fsync(s->fd) != 0 && errno == ENOSPC) {
+		free(user);
+		return -ENOSPC;
+	}
+	if (cluster_submit(s->cluster, &req, &name, &err) != HF_OK) {
+		LOG_W("%s: %s", path, err.msg);
+		free(user);
+		return -hf_errno(err.rc);
+	}
+	LOG_I("%s: submitted topology %s", path, name);
+	free(name);
+	free(user);
+	return 0;
+}
+
+static int hfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct staged *s = h ? h->staged : NULL;
+	int r;
+
+	if (!s || !(fi->flags & O_ACCMODE))
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	if (!s->submitted) {
+		s->submitted = true;
+		s->result = submit_staged(path, s);
+	}
+	r = s->result;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int hfs_unlink(const char *path)
+{
+	struct tnode n;
+	int r = tree_resolve(fs_state(), path, &n);
+
+	if (r != 0)
+		return r;
+	if (n.kind == TN_TOPOLOGY &&
+	    stage_unlink(fs_state()->stage, n.cluster, n.name) == 0)
+		return 0;
+	return lookup(path, &n) == 0 ? -EPERM : -ENOENT;
 }
 
 static void *hfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -309,4 +497,8 @@ const struct fuse_operations heronfs_ops = {
 	.chown = hfs_chown,
 	.utimens = hfs_utimens,
 	.truncate = hfs_truncate,
+	.create = hfs_create,
+	.write = hfs_write,
+	.flush = hfs_flush,
+	.unlink = hfs_unlink,
 };

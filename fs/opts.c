@@ -21,6 +21,7 @@ static const struct fuse_opt hfs_opt_spec[] = {
 	HFS_OPT("role=%s", role, 0),
 	HFS_OPT("environ=%s", environ, 0),
 	HFS_OPT("log_level=%s", log_level, 0),
+	HFS_OPT("spool_dir=%s", spool_dir, 0),
 	HFS_OPT("cache_timeout=%lf", cache_timeout, 0),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -51,6 +52,9 @@ void hfs_usage(const char *prog)
 	       "    -o role=NAME           role for submissions (default: the\n"
 	       "                           name of the user who submits)\n"
 	       "    -o environ=NAME        environment (default: default)\n"
+	       "    -o spool_dir=DIR       where packages being copied in are\n"
+	       "                           kept until submitted (default\n"
+	       "                           /var/tmp/heronfs)\n"
 	       "    -o cache_timeout=SECS  kernel name/attribute cache, refreshed\n"
 	       "                           early by ZooKeeper watches (default 1)\n"
 	       "    -o log_level=LEVEL     error, warning, info or debug\n"
@@ -156,6 +160,8 @@ int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o)
 	}
 	if (!o->heron_home)
 		o->heron_home = parent_dir(o->config_path);
+	if (!o->spool_dir)
+		o->spool_dir = xstrdup("/var/tmp/heronfs");
 	if (!o->environ)
 		o->environ = xstrdup("default");
 	if (check_word("environ", o->environ) != 0)
@@ -179,4 +185,5 @@ void hfs_opts_free(struct hfs_opts *o)
 	free(o->role);
 	free(o->environ);
 	free(o->log_level);
+	free(o->spool_dir);
 }

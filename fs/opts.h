@@ -11,6 +11,7 @@ struct hfs_opts {
 	char *role;            /* -o role=R (default: the caller's name) */
 	char *environ;         /* -o environ=E (default "default") */
 	char *log_level;       /* -o log_level=error|warning|info|debug */
+	char *spool_dir;       /* -o spool_dir=DIR where copies are spooled */
 	double cache_timeout;  /* -o cache_timeout=S kernel entry/attr cache */
 	int show_help;
 	int show_version;

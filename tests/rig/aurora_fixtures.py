@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -179,11 +180,11 @@ class AuroraCluster:
         wait_for(self._answers, 10, message="the scheduler to come back")
 
     def _answers(self):
-        import urllib.request
+        """True when the scheduler serves and leads (announced in ZooKeeper, if used)."""
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(self.url + "/leaderhealth", timeout=1) as r:
                 return r.status == 200
-        except OSError:
+        except OSError:                   # refused, or HTTPError 502 before the announcement
             return False
 
     def close(self):

@@ -8,7 +8,7 @@ What it emulates (reference/aurora.md):
   HTTP    POST /api: one Thrift message per body, decoded and answered by Apache Thrift's
           Python library (TJSONProtocol, or TBinaryProtocol for
           application/vnd.apache.thrift.binary), Content-Type rules of §1.1 (415, 500);
-          GET /health, GET /leaderhealth (always the leader).
+          GET /health, GET /leaderhealth (200 once announced as leader).
   ZK      with --zk, the leader announcement: an ephemeral sequential member_ node holding
           ServerSet JSON (§1.4), written with kazoo, re-created after a session loss.
   Tasks   the state machine of §6: createJob/addInstances insert PENDING tasks; a
@@ -131,6 +131,7 @@ class Scheduler:
         self.flaps = {}                  # (job key tuple, instance) -> consecutive short runs
         self.stopping = threading.Event()
         self.executors = []              # executor threads, joined at shutdown
+        self.leader = False              # what GET /leaderhealth reports
         self.loop = threading.Thread(target=self._schedule_loop, name="schedule", daemon=True)
 
     # --- replies --------------------------------------------------------------------
@@ -591,8 +592,14 @@ class ApiHandler(BaseHTTPRequestHandler):
         body = self._body()             # always consumed: the connection is kept alive
         if path == "/api":
             self._api(body)
-        elif path in ("/health", "/leaderhealth"):
+        elif path == "/health":
             self._send(200, "text/plain", b"OK")
+        elif path == "/leaderhealth":
+            # 200 once elected (announced in ZooKeeper, when --zk is given); 502 = no leader.
+            if self.scheduler.leader:
+                self._send(200, "text/plain", b"OK")
+            else:
+                self._send(502, "text/plain", b"No leader")
         else:
             self._send(404, "text/plain", b"Not found")
 
@@ -669,7 +676,7 @@ def make_server(scheduler, port):
         "processor": API.AuroraAdmin.Processor(Handler(scheduler))})
     server = ThreadingHTTPServer(("0.0.0.0", port), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(TICK,), name="http", daemon=True).start()
     return server
 
 
@@ -738,6 +745,7 @@ def main(argv=None):
 
     logging.basicConfig(filename=args.log, level=logging.DEBUG,
                         format="%(asctime)s %(threadName)s %(levelname)s %(message)s")
+    logging.getLogger("kazoo").setLevel(logging.INFO)
     os.makedirs(args.sandbox_root, exist_ok=True)
     scheduler = Scheduler(args.cluster, args.sandbox_root, args.hostname, args.assign_delay)
     scheduler.loop.start()
@@ -752,6 +760,7 @@ def main(argv=None):
     announcer = Announcer(args.zk, args.zk_path, args.hostname, port) if args.zk else None
     if announcer:
         announcer.announce()
+    scheduler.leader = True
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write("%d\n" % port)
@@ -760,11 +769,12 @@ def main(argv=None):
 
     while True:
         try:
-            event = events.get(timeout=0.5)
+            event = events.get(timeout=TICK)
         except queue.Empty:
             continue
         log.info("signal: %s", event)
         if event in ("stop", "offline") and server is not None:
+            scheduler.leader = False
             if announcer:
                 announcer.withdraw()
             server.shutdown()
@@ -774,6 +784,7 @@ def main(argv=None):
             server = make_server(scheduler, port)
             if announcer:
                 announcer.announce()
+            scheduler.leader = True
         if event == "stop":
             break
 

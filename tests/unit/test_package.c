@@ -138,7 +138,7 @@ static char *defn(const char *name, const char *from_stream, size_t *len)
 	return data;
 }
 
-/* ---- building packages ----------------------------------------------------- */
+/* ---- building packages --------------------------------------------------- */
 
 static void write_entry(struct archive *a, const struct ent *e,
 			size_t defn_len, const char *defn_data)
@@ -165,10 +165,14 @@ static void write_entry(struct archive *a, const struct ent *e,
 		archive_entry_set_size(ae, (la_int64_t)len);
 	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
 	if (type == AE_IFREG && !e->link && data)
-		assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+		assert_int_equal(archive_write_data(a, data, len),
+				 (la_ssize_t)len);
 	for (size_t done = 0; type == AE_IFREG && !data && done < len;) {
 		static const char zero[65536];
-		size_t n = len - done < sizeof(zero) ? len - done : sizeof(zero);
+		size_t n = len - done;
+
+		if (n > sizeof(zero))
+			n = sizeof(zero);
 
 		assert_int_equal(archive_write_data(a, zero, n), (la_ssize_t)n);
 		done += n;
@@ -177,7 +181,9 @@ static void write_entry(struct archive *a, const struct ent *e,
 }
 
 /* Writes the entries to <dir>/<file>; "@defn" as data stands for the
- * .defn of topology name (reading stream "default"). */
+ * .defn of topology name (reading stream "default"). A gzip tar is pax
+ * with raw names, as Python 3's tarfile writes them; a plain tar is GNU
+ * format, as GNU tar writes it. */
 static char *make_pkg(const struct ctx *c, const char *file, bool gz,
 		      const char *name, const struct ent *ents, size_t n)
 {
@@ -186,9 +192,14 @@ static char *make_pkg(const struct ctx *c, const char *file, bool gz,
 	size_t len;
 	char *d = defn(name, "default", &len);
 
-	archive_write_set_format_pax_restricted(a);
-	if (gz)
+	if (gz) {
+		archive_write_set_format_pax_restricted(a);
+		archive_write_set_format_option(a, "pax", "hdrcharset",
+						"BINARY");
 		archive_write_add_filter_gzip(a);
+	} else {
+		archive_write_set_format_gnutar(a);
+	}
 	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
 	for (size_t i = 0; i < n; i++)
 		write_entry(a, &ents[i], len, d);
@@ -229,7 +240,7 @@ static void bad_pkg(void **state, const struct ent *extra, size_t n,
 	free(path);
 }
 
-/* ---- reading ---------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 static const struct ent good[] = {
 	{"./", AE_IFDIR, NULL, 0, NULL},
@@ -462,14 +473,15 @@ static void test_too_many_entries(void **state)
 	struct package *pkg = NULL;
 
 	lim.max_entries = 5;
-	read_fails(path, &lim, "more than 5 entries");
+	read_fails(path, &lim, "the package has more than 5 entries");
 	lim.max_entries = 6;
 	assert_int_equal(package_read(path, &lim, &pkg, NULL), HF_OK);
 	package_free(pkg);
 
 	lim = package_default_limits;
 	lim.max_unpacked = 10;
-	read_fails(path, &lim, "takes the unpacked size past 10 bytes");
+	read_fails(path, &lim, "unpacks to more than 10 bytes (at entry "
+		   "'WordCount.defn')");
 	lim = package_default_limits;
 	lim.max_bytes = 100;
 	read_fails(path, &lim, "over the limit of 100");
@@ -546,7 +558,7 @@ static void test_topology_trim(void **state)
 	heron__proto__api__topology__free_unpacked(t, NULL);
 }
 
-/* ---- writing the upload package --------------------------------------------- */
+/* ---- writing the upload package ------------------------------------------ */
 
 static void put_file(const char *dir, const char *name, const char *data)
 {
@@ -616,6 +628,7 @@ static void test_write_upload(void **state)
 		{"WordCount.defn", 0, "defn bytes", 0, NULL},
 		{"WordCount.jar", 0, "jar bytes", 0, NULL},
 		{"./heron-conf/stale.yaml", 0, "from the user", 0, NULL},
+		{"docs/\xc3\xa9t\xc3\xa9.txt", 0, "summer", 0, NULL},
 	};
 	char *src = make_pkg(c, "wc.tar.gz", true, "WordCount", ents, N(ents));
 	char *conf = make_conf(c);
@@ -637,6 +650,7 @@ static void test_write_upload(void **state)
 	assert_string_equal(got.data,
 		"WordCount.defn=defn bytes\n"
 		"WordCount.jar=jar bytes\n"
+		"docs/\xc3\xa9t\xc3\xa9.txt=summer\n"
 		"./heron-conf/\n"
 		"./heron-conf/heron.aurora=job = Job()\n\n"
 		"./heron-conf/link.yaml=heron.class.scheduler: aurora\n\n"
@@ -685,36 +699,27 @@ static void test_write_upload_errors(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_good_tar, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_good_tar_gz, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_package_types, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_no_defn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_defns, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_defn, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_undeclared_stream, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_absolute_path, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_dotdot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlink_escape, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_special_entries, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_too_many_entries, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bomb, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_topology_file, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_tar, setup, teardown),
+		T(test_good_tar),
+		T(test_good_tar_gz),
+		T(test_package_types),
+		T(test_no_defn),
+		T(test_two_defns),
+		T(test_garbage_defn),
+		T(test_bad_name),
+		T(test_undeclared_stream),
+		T(test_absolute_path),
+		T(test_dotdot),
+		T(test_symlink_escape),
+		T(test_special_entries),
+		T(test_too_many_entries),
+		T(test_bomb),
+		T(test_no_topology_file),
+		T(test_not_a_tar),
 		cmocka_unit_test(test_topology_trim),
-		cmocka_unit_test_setup_teardown(test_write_upload, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_write_upload_errors, setup,
-						teardown),
+		T(test_write_upload),
+		T(test_write_upload_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,7 +100,8 @@ static void topo_free(Heron__Proto__Api__Topology *t)
 
 /* word p1 + exclaim1 p1 + exclaim2 p1 style topologies: spouts then bolts. */
 static Heron__Proto__Api__Topology *exclamation(int word, int exclaim1,
-						int exclaim2, const char *stmgrs)
+						int exclaim2,
+						const char *stmgrs)
 {
 	Heron__Proto__Api__Topology *t = topo_new();
 
@@ -359,11 +360,13 @@ static void test_container_overrides(void **state)
 	Heron__Proto__System__PackingPlan *plan;
 	const long long third = 2863311531; /* round(8 GiB / 3) */
 	const struct want c1[] = {
-		{"exclaim1", 1, 0, 7.25, 2 * GIB}, {"exclaim1", 3, 2, 7.25, 2 * GIB},
+		{"exclaim1", 1, 0, 7.25, 2 * GIB},
+		{"exclaim1", 3, 2, 7.25, 2 * GIB},
 		{"word", 5, 1, 7.25, 2 * GIB}, {"word", 7, 3, 7.25, 2 * GIB},
 	};
 	const struct want c2[] = {
-		{"exclaim1", 2, 1, 29.0 / 3, third}, {"word", 4, 0, 29.0 / 3, third},
+		{"exclaim1", 2, 1, 29.0 / 3, third},
+		{"word", 4, 0, 29.0 / 3, third},
 		{"word", 6, 2, 29.0 / 3, third},
 	};
 	double cpu;
@@ -419,7 +422,8 @@ static void test_padding_throttled(void **state)
 	Heron__Proto__Api__Topology *t = exclamation(1, 1, 0, "1");
 	Heron__Proto__System__PackingPlan *plan;
 	const struct want c1[] = {
-		{"word", 1, 0, 1.0, 1536 * MIB}, {"exclaim1", 2, 0, 1.0, 1536 * MIB},
+		{"word", 1, 0, 1.0, 1536 * MIB},
+		{"exclaim1", 2, 0, 1.0, 1536 * MIB},
 	};
 
 	(void)state;
@@ -461,9 +465,12 @@ static void test_instance_defaults_from_conf(void **state)
 	assert_int_equal(packing_round_robin(t, conf, &plan, &err), HF_OK);
 	c = plan->container_plans[0];
 	for (size_t i = 0; i < 2; i++) {
-		assert_true(c->instance_plans[i]->resource->cpu == 1.0);
-		assert_int_equal(c->instance_plans[i]->resource->ram, 512 * MIB);
-		assert_int_equal(c->instance_plans[i]->resource->disk, 2 * GIB);
+		const Heron__Proto__System__Resource *r =
+			c->instance_plans[i]->resource;
+
+		assert_int_equal(r->ram, 512 * MIB);
+		assert_int_equal(r->disk, 2 * GIB);
+		assert_true(r->cpu == 1.0);
 	}
 	assert_true(c->requiredresource->cpu == 3.0);
 	assert_int_equal(c->requiredresource->ram, 3 * GIB);
@@ -506,7 +513,8 @@ static void test_bad_counts(void **state)
 {
 	(void)state;
 	pack_fails(exclamation(1, 2, 0, "4"),
-		   "topology.stmgrs is 4 but the topology has only 3 instances");
+		   "topology.stmgrs is 4 but the topology has only 3 "
+		   "instances");
 	pack_fails(exclamation(1, 1, 0, "0"), "at least one container");
 	pack_fails(exclamation(1, 1, 0, "two"), "topology.stmgrs='two'");
 	pack_fails(exclamation(1, 0, 0, "1"), "parallelism is 0");
@@ -527,7 +535,7 @@ static void test_bad_maps(void **state)
 		{"word", "malformed entry 'word'"},
 		{"word:1:2", "malformed entry 'word:1:2'"},
 		{"nosuch:1073741824", "'nosuch', which is not a component"},
-		{"word:1GB", "'1GB' for component 'word' is not a whole number"},
+		{"word:1GB", "'1GB' for component 'word' is not a whole"},
 		{" word:1073741824", "' word', which is not a component"},
 	};
 	Heron__Proto__Api__Topology *t;
@@ -574,10 +582,11 @@ static void check_order(const char *const *names, size_t n,
 	Heron__Proto__Api__Topology *t = many(names, n);
 	Heron__Proto__System__PackingPlan *plan = pack_ok(t);
 
+	const Heron__Proto__System__ContainerPlan *c = plan->container_plans[0];
+
 	for (size_t i = 0; i < n; i++)
-		assert_string_equal(
-			plan->container_plans[0]->instance_plans[i]->component_name,
-			want[i]);
+		assert_string_equal(c->instance_plans[i]->component_name,
+				    want[i]);
 	plan_free(plan);
 	topo_free(t);
 }
@@ -595,13 +604,17 @@ static void test_hashmap_tie_order(void **state)
 		"c7", "c8", "c9",
 	};
 	static const char *const bin[] = {
-		"c3", "c709", "c808", "c819", "c907", "c20", "c31", "c42", "c53",
+		"c3", "c709", "c808", "c819", "c907",
+		"c20", "c31", "c42", "c53",
 	};
 	static const char *const bin_java[] = {
-		"c20", "c31", "c42", "c53", "c3", "c709", "c808", "c819", "c907",
+		"c20", "c31", "c42", "c53",
+		"c3", "c709", "c808", "c819", "c907",
 	};
 	static const char *const utf8[] = {"é", "ü", "日本", "𝄞x", "a"};
-	static const char *const utf8_java[] = {"a", "𝄞x", "é", "日本", "ü"};
+	static const char *const utf8_java[] = {
+		"a", "𝄞x", "é", "日本", "ü",
+	};
 
 	(void)state;
 	check_order(grow, 13, grow_java);
