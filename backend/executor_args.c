@@ -19,6 +19,7 @@
 #include "heron_conf.h"
 #include "packing.h"
 
+#define CKPTMGR_RAM_KEY     "topology.stateful.checkpointmanager.ram"
 #define CKPTMGR_RAM_DEFAULT 1073741824LL   /* ByteAmount.fromGigabytes(1) */
 
 /* heron.statefulstorage.config is a map in stateful.yaml; the conf loader
@@ -36,12 +37,12 @@ char *sched_conf_str(const struct heron_conf *conf, const char *key,
 
 /* ---- value encodings ---------------------------------------------------- */
 
-/* SchedulerUtils.encodeJavaOpts: base64 of the UTF-8 bytes, each '='
- * written "(61)" (Aurora's --bind would split there), in double quotes. */
+/* SchedulerUtils.encodeJavaOpts: base64 of the bytes (UTF-8), in double
+ * quotes, each '=' written "(61)" because Aurora may misread '='. */
 static void put_java_opts(struct buf *b, const char *opts)
 {
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *in = (const unsigned char *)opts;
 	size_t n = strlen(opts);
 
@@ -149,8 +150,7 @@ static hf_rc ckptmgr_ram(const char *v, long long *out, struct hf_error *err)
 	if (!v || java_parse_long(v, out))
 		return HF_OK;
 	return hf_fail(err, HF_ERR_INVALID,
-		       "topology.stateful.checkpointmanager.ram \"%s\" is not "
-		       "a number of bytes", v);
+		       CKPTMGR_RAM_KEY " \"%s\" is not a number of bytes", v);
 }
 
 /* ---- the flags, in Heron's order ---------------------------------------- */
@@ -287,7 +287,8 @@ static void flags_managers(struct buf *b, const struct launch_spec *spec,
 {
 	static const char *const ckptmgr_cp[6] = {
 		"heron.classpath.ckptmgr", "${HERON_LIB}/ckptmgr/*",
-		"heron.classpath.statefulstorage", "${HERON_LIB}/statefulstorage/*",
+		"heron.classpath.statefulstorage",
+		"${HERON_LIB}/statefulstorage/*",
 		CUSTOM_CLASSPATH_KEY, "",
 	};
 
@@ -321,9 +322,7 @@ hf_rc executor_args_build(const struct launch_spec *spec, char **out,
 	rc = stateful(topo_conf(spec, "topology.reliability.mode"),
 		      &is_stateful, err);
 	if (rc == HF_OK)
-		rc = ckptmgr_ram(topo_conf(spec,
-					   "topology.stateful.checkpointmanager.ram"),
-				 &ram, err);
+		rc = ckptmgr_ram(topo_conf(spec, CKPTMGR_RAM_KEY), &ram, err);
 	if (rc != HF_OK)
 		return rc;
 	flags_topology(&b, spec);

@@ -115,10 +115,35 @@ static long long java_round(double x)
 	return (long long)r;
 }
 
+/* The shortest correctly rounded decimal digits that read back as v
+ * (finite, not zero), without trailing zeros; *exp is the power of ten of
+ * the first digit. Returns the number of digits. */
+static int shortest_digits(double v, char digits[static 18], int *exp)
+{
+	char sci[40];
+	int nd = 0;
+
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
+		if (strtod(sci, NULL) == v)
+			break;
+	}
+	/* sci is "-d.ddde+XX". */
+	for (const char *p = sci; *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+	*exp = atoi(strchr(sci, 'e') + 1);
+	return nd;
+}
+
 void java_double_string(double v, char *out, size_t size)
 {
-	char sci[40], digits[20];
-	int prec, exp, nd;
+	char digits[18];
+	struct buf b = {0};
+	int exp, nd;
 
 	if (isnan(v) || isinf(v) || v == 0) {
 		snprintf(out, size, "%s", isnan(v) ? "NaN" : isinf(v) ?
@@ -126,42 +151,24 @@ void java_double_string(double v, char *out, size_t size)
 			 (signbit(v) ? "-0.0" : "0.0"));
 		return;
 	}
-	/* The shortest correctly rounded digits that read back as v. */
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
-		if (strtod(sci, NULL) == v)
-			break;
-	}
-	/* sci is "-d.ddde+XX": collect the digits and the exponent. */
-	nd = 0;
-	for (const char *p = sci; *p && *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[nd++] = *p;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	digits[nd] = '\0';
-	exp = atoi(strchr(sci, 'e') + 1);
-
-	struct buf b = {0};
+	nd = shortest_digits(v, digits, &exp);
 	if (v < 0)
 		buf_puts(&b, "-");
-	if (fabs(v) >= 1e-3 && fabs(v) < 1e7) {
-		/* Plain notation, at least one digit on each side. */
-		if (exp < 0) {
-			buf_puts(&b, "0.");
-			for (int i = -1; i > exp; i--)
-				buf_puts(&b, "0");
-			buf_puts(&b, digits);
-		} else {
-			for (int i = 0; i <= exp; i++)
-				buf_append(&b, i < nd ? &digits[i] : "0", 1);
-			buf_puts(&b, ".");
-			buf_puts(&b, nd > exp + 1 ? digits + exp + 1 : "0");
-		}
-	} else {
+	if (fabs(v) < 1e-3 || fabs(v) >= 1e7) {
 		/* Computerized scientific notation: d.dddE[-]n. */
 		buf_printf(&b, "%c.%sE%d", digits[0], nd > 1 ? digits + 1 : "0",
 			   exp);
+	} else if (exp < 0) {
+		buf_puts(&b, "0.");
+		for (int i = -1; i > exp; i--)
+			buf_puts(&b, "0");
+		buf_puts(&b, digits);
+	} else {
+		/* At least one digit on each side of the point. */
+		for (int i = 0; i <= exp; i++)
+			buf_append(&b, i < nd ? &digits[i] : "0", 1);
+		buf_puts(&b, ".");
+		buf_puts(&b, nd > exp + 1 ? digits + exp + 1 : "0");
 	}
 	snprintf(out, size, "%s", b.data);
 	buf_free(&b);

@@ -29,11 +29,12 @@ struct proc_result {
 
 /* Runs argv[0] with argv. env: extra "NAME=value" entries added to the
  * daemon's environment, replacing entries of the same name
- * (NULL-terminated, may be NULL). timeout_ms <= 0: no limit.
- * Returns HF_OK when the command ran to an exit status (whatever it was), HF_ERR_TIMEOUT when
- * it was killed for taking too long, HF_ERR_UNAVAILABLE when it could not
- * be started (not found, not executable; the reason names the program).
- * res is filled in every case; free it with proc_result_free. */
+ * (NULL-terminated, may be NULL). timeout_ms <= 0: no limit. Returns
+ * HF_OK when the command ran to an exit status (whatever it was),
+ * HF_ERR_TIMEOUT when it was killed for taking too long,
+ * HF_ERR_UNAVAILABLE when it could not be started (not found, not
+ * executable; the reason names the program). res is filled in every
+ * case; free it with proc_result_free. */
 hf_rc proc_run(char *const argv[], char *const env[], int timeout_ms,
 	       struct proc_result *res, struct hf_error *err);
 void proc_result_free(struct proc_result *res);

@@ -92,8 +92,10 @@ static hf_rc check_spec(const struct launch_spec *spec, struct hf_error *err)
 {
 	if (!spec->topology_id || !spec->defn_file || !spec->topology_binary ||
 	    !spec->pkg_type || !spec->package_uri || !spec->topology ||
-	    !spec->plan || !spec->cluster_conf)
-		return hf_fail(err, HF_ERR_INVALID, "incomplete launch request");
+	    !spec->topology->name || !spec->topology->id || !spec->plan ||
+	    !spec->cluster_conf)
+		return hf_fail(err, HF_ERR_INVALID,
+			       "incomplete launch request");
 	if (spec->plan->n_container_plans == 0)
 		return hf_fail(err, HF_ERR_INVALID,
 			       "the packing plan has no container");

@@ -36,7 +36,8 @@ void scheduler_close(struct scheduler *s);
 
 /* Fails with HF_ERR_INVALID when the scheduler would refuse this
  * environment (a stock Aurora accepts ^(prod|devel|test|staging\d*)$;
- * heronfs.aurora.environ.pattern overrides), so a submit fails early. */
+ * heronfs.aurora.environ.pattern overrides, in the same form: matched
+ * against the whole name, \d allowed), so a submit fails early. */
 hf_rc scheduler_check_environ(struct scheduler *s, const char *environ,
 			      struct hf_error *err);
 
@@ -57,15 +58,25 @@ struct launch_spec {
 	enum heron_spelling spelling;
 };
 
-/* `aurora job create --wait-until RUNNING --bind ... KEY heron.aurora`.
+/* `aurora job create --wait-until RUNNING --bind ... KEY heron.aurora`:
+ * the 13 bindings in AuroraField declaration order (Heron's HashMap order
+ * is undefined), then AURORA_METADATA_<i> from heron.scheduler.properties
+ * (whose first element replaces "heron.aurora" in the template path),
+ * the key, the template (heron.scheduler.job.template, else heron.aurora
+ * in the cluster's conf directory) and --verbose when heronfs.aurora.verbose.
+ * HF_ERR_INVALID when Heron would refuse the topology's config;
  * HF_ERR_TIMEOUT after heronfs.aurora.timeout.ms (default 600000);
- * HF_ERR_UNAVAILABLE with aurora's last output line when it fails. */
+ * HF_ERR_UNAVAILABLE with aurora's exit status and last output line when
+ * it fails or cannot be run. */
 hf_rc scheduler_launch(struct scheduler *s, const struct launch_spec *spec,
 		       struct hf_error *err);
 
-/* `aurora job killall KEY --batch-size 2147483647`, retried
- * heron.scheduler.job.max.kill.attempts times,
- * heron.scheduler.job.kill.retry.interval.ms apart. */
+/* `aurora job killall KEY --batch-size 2147483647`, run up to
+ * heron.scheduler.job.max.kill.attempts times (5; at least once),
+ * heron.scheduler.job.kill.retry.interval.ms (2000) apart; a timeout
+ * counts as a failed attempt, so the worst case is attempts times
+ * heronfs.aurora.timeout.ms plus the intervals. Aurora reports success
+ * for a job without active tasks. */
 hf_rc scheduler_kill(struct scheduler *s, const struct job_key *key,
 		     struct hf_error *err);
 
@@ -75,7 +86,8 @@ hf_rc scheduler_restart(struct scheduler *s, const struct job_key *key,
 			int container, struct hf_error *err);
 
 /* The job page link Heron records in schedulers/<name>
- * (heron.scheduler.job.link.template substituted), or NULL. malloc'd. */
+ * (heron.scheduler.job.link.template substituted with topology_conf's
+ * tokens), or NULL when unset or empty. malloc'd. */
 char *scheduler_job_link(struct scheduler *s,
 			 const struct heron_conf *topology_conf);
 

@@ -39,6 +39,7 @@
 #define DEFAULT_KILL_INTERVAL_MS 2000
 #define BATCH_SIZE               "2147483647"
 #define TEMPLATE_NAME            "heron.aurora"
+#define CORE_URI_DEFAULT         "${HERON_DIST}/heron-core.tar.gz"
 /* Aurora's default -allowed_job_environments (a Java regex). */
 #define STOCK_ENVIRON_PATTERN    "^(prod|devel|test|staging\\d*)$"
 
@@ -83,7 +84,7 @@ static void cmd_free(struct cmd *c)
 	*c = (struct cmd){0};
 }
 
-/* "-v" and the batch size, in AuroraCLIController's order. */
+/* --verbose and the batch size, in AuroraCLIController's order. */
 static void cmd_batch_options(struct cmd *c, const struct sched_backend *be)
 {
 	if (be->verbose)
@@ -114,8 +115,8 @@ static hf_rc run(const struct sched_backend *be, struct cmd *c,
 	log_cmd(c);
 	rc = proc_run(c->v, NULL, be->timeout_ms, &res, err);
 	if (rc == HF_ERR_TIMEOUT) {
-		hf_fail(err, rc, "%s timed out after %d ms", what,
-			be->timeout_ms);
+		hf_fail(err, rc, "%s timed out after %d ms "
+			"(heronfs.aurora.timeout.ms)", what, be->timeout_ms);
 	} else if (rc != HF_OK) {
 		hf_error_prefix(err, "%s", what);
 	} else if (res.exit_status != 0) {
@@ -171,13 +172,14 @@ static hf_rc field_values(const struct launch_spec *spec, char *v[NFIELDS],
 	java_double_string(cpu, cpu_str, sizeof(cpu_str));
 	v[F_CLUSTER] = xstrdup(spec->key.cluster);
 	v[F_CORE_PACKAGE_URI] = sched_conf_str(conf, "heron.package.core.uri",
-					       "${HERON_DIST}/heron-core.tar.gz");
+					       CORE_URI_DEFAULT);
 	v[F_CPUS_PER_CONTAINER] = xstrdup(cpu_str);
 	v[F_DISK_PER_CONTAINER] = xasprintf("%lld", disk);
 	v[F_ENVIRON] = xstrdup(spec->key.environ);
 	v[F_EXECUTOR_BINARY] = sched_conf_str(conf, "heron.binaries.executor",
 					      "${HERON_BIN}/heron-executor");
-	v[F_NUM_CONTAINERS] = xasprintf("%zu", spec->plan->n_container_plans + 1);
+	v[F_NUM_CONTAINERS] =
+		xasprintf("%zu", spec->plan->n_container_plans + 1);
 	v[F_RAM_PER_CONTAINER] = xasprintf("%lld", ram);
 	v[F_ROLE] = xstrdup(spec->key.role);
 	v[F_TIER] = xstrdup(strcmp(spec->key.environ, "prod") == 0
@@ -188,7 +190,7 @@ static hf_rc field_values(const struct launch_spec *spec, char *v[NFIELDS],
 }
 
 /* heron.scheduler.properties split as Java's split(",") does (trailing
- * empty elements dropped); NULL when unset or empty. */
+ * empty elements dropped); NULL when unset or holding nothing. */
 static char **scheduler_properties(const struct heron_conf *conf)
 {
 	const char *p = heron_conf_get(conf, "heron.scheduler.properties");
@@ -206,9 +208,14 @@ static char **scheduler_properties(const struct heron_conf *conf)
 		if (!*p)
 			break;
 	}
-	while (n > 1 && !*v[n - 1])
+	while (n > 0 && !*v[n - 1])
 		free(v[--n]);
 	v[n] = NULL;
+	if (n == 0) {
+		/* Only commas: Java's array is empty and Heron throws. */
+		strv_free(v);
+		return NULL;
+	}
 	return v;
 }
 
@@ -305,7 +312,8 @@ static void sleep_ms(long long ms)
 static hf_rc aurora_kill(struct sched_backend *be, const struct job_key *key,
 			 struct hf_error *err)
 {
-	char *k = key_string(key), *what = xasprintf("aurora job killall %s", k);
+	char *k = key_string(key);
+	char *what = xasprintf("aurora job killall %s", k);
 	struct cmd c = {0};
 	struct hf_error e = {0};
 	hf_rc rc;
@@ -323,8 +331,10 @@ static hf_rc aurora_kill(struct sched_backend *be, const struct job_key *key,
 		      attempt, be->kill_attempts, be->kill_interval_ms);
 		sleep_ms(be->kill_interval_ms);
 	}
-	if (rc != HF_OK)
+	if (rc != HF_OK && be->kill_attempts > 1)
 		hf_fail(err, rc, "%s (%d attempts)", e.msg, be->kill_attempts);
+	else if (rc != HF_OK)
+		hf_fail(err, rc, "%s", e.msg);
 	cmd_free(&c);
 	free(what);
 	free(k);
@@ -440,8 +450,8 @@ static char *job_template(const struct heron_conf *conf)
 static hf_rc read_settings(struct sched_backend *be,
 			   const struct heron_conf *conf, struct hf_error *err)
 {
-	long long timeout = heron_conf_get_int(conf, "heronfs.aurora.timeout.ms",
-					       DEFAULT_TIMEOUT_MS);
+	long long timeout = heron_conf_get_int(
+		conf, "heronfs.aurora.timeout.ms", DEFAULT_TIMEOUT_MS);
 	long long attempts = heron_conf_get_int(
 		conf, "heron.scheduler.job.max.kill.attempts",
 		DEFAULT_KILL_ATTEMPTS);
@@ -456,11 +466,13 @@ static hf_rc read_settings(struct sched_backend *be,
 	if (!*be->command)
 		return hf_fail(err, HF_ERR_INVALID,
 			       "heronfs.aurora.command is empty");
-	be->verbose = heron_conf_get_bool(conf, "heronfs.aurora.verbose", false);
+	be->verbose =
+		heron_conf_get_bool(conf, "heronfs.aurora.verbose", false);
 	be->template = job_template(conf);
 	/* Heron always makes a first attempt. */
-	be->kill_attempts = attempts < 1 ? 1 : attempts > INT_MAX ? INT_MAX
-								  : (int)attempts;
+	if (attempts < 1)
+		attempts = 1;
+	be->kill_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
 	be->kill_interval_ms = heron_conf_get_int(
 		conf, "heron.scheduler.job.kill.retry.interval.ms",
 		DEFAULT_KILL_INTERVAL_MS);

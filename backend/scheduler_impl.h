@@ -23,8 +23,8 @@ struct sched_ops {
 
 	hf_rc (*check_environ)(struct sched_backend *be, const char *environ,
 			       struct hf_error *err);
-	hf_rc (*launch)(struct sched_backend *be, const struct launch_spec *spec,
-			struct hf_error *err);
+	hf_rc (*launch)(struct sched_backend *be,
+			const struct launch_spec *spec, struct hf_error *err);
 	hf_rc (*kill)(struct sched_backend *be, const struct job_key *key,
 		      struct hf_error *err);
 	hf_rc (*restart)(struct sched_backend *be, const struct job_key *key,

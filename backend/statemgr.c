@@ -171,6 +171,13 @@ static hf_rc pick_backend(const struct heron_conf *conf,
 	return HF_OK;
 }
 
+hf_rc statemgr_check_conf(const struct heron_conf *conf, struct hf_error *err)
+{
+	const struct sm_ops *ops;
+
+	return pick_backend(conf, &ops, err);
+}
+
 static hf_rc parse_tm_mode(const struct heron_conf *conf, enum tm_mode *mode,
 			   struct hf_error *err)
 {

@@ -55,6 +55,10 @@ hf_rc statemgr_open(const struct heron_conf *conf, sm_change_fn fn, void *arg,
 		    struct statemgr **out, struct hf_error *err);
 void statemgr_close(struct statemgr *sm);
 
+/* Checks that conf names a state manager heronfs implements, without
+ * opening it (no threads: safe before the daemon forks). */
+hf_rc statemgr_check_conf(const struct heron_conf *conf, struct hf_error *err);
+
 /* The directory name used for dir ("tmasters" or "tmanagers" for
  * SM_TMANAGERS, per heronfs.tmanager.directory = tmanagers|tmasters|auto;
  * auto picks tmasters when only that directory exists under the root). */

@@ -232,6 +232,7 @@ struct sm_backend {
 	bool need_session, closing;
 	struct zk_cache cache;
 	pthread_t supervisor;
+	bool init_failing;          /* only the thread starting sessions */
 };
 
 static void cond_init_monotonic(pthread_cond_t *c)
@@ -945,10 +946,18 @@ static bool new_session(struct sm_backend *zk)
 	zhandle_t *zh = zookeeper_init2(zk->hosts, zk_watcher, zk->session_ms,
 					NULL, s, 0, zk_log);
 	if (!zh) {
-		LOG_W("ZooKeeper %s: cannot start a session: %s; retrying",
-		      zk->hosts, strerror(errno));
+		/* The library reports a name that does not resolve as ENOENT. */
+		if (!zk->init_failing)
+			LOG_W("ZooKeeper %s: cannot start a session: %s; "
+			      "retrying every %d ms", zk->hosts,
+			      errno == ENOENT ? "host name not found"
+					      : strerror(errno), ZK_RETRY_MS);
+		zk->init_failing = true;
 		return false;
 	}
+	if (zk->init_failing)
+		LOG_I("ZooKeeper %s: session started", zk->hosts);
+	zk->init_failing = false;
 	pthread_rwlock_wrlock(&zk->handle_lock);
 	pthread_mutex_lock(&zk->lock);
 	zk->zh = zh;
@@ -958,6 +967,9 @@ static bool new_session(struct sm_backend *zk)
 	return true;
 }
 
+/* Starts a new session whenever the watcher asks for one, and retries
+ * once a second while zookeeper_init fails (a host name that does not
+ * resolve yet). */
 static void *supervise(void *arg)
 {
 	struct sm_backend *zk = arg;
@@ -968,18 +980,21 @@ static void *supervise(void *arg)
 			pthread_cond_wait(&zk->sup_cond, &zk->lock);
 			continue;
 		}
+		if (zk->init_failing) {
+			struct timespec dl = deadline_after(ZK_RETRY_MS);
+			while (!zk->closing &&
+			       pthread_cond_timedwait(&zk->sup_cond, &zk->lock,
+						      &dl) != ETIMEDOUT)
+				;
+			if (zk->closing)
+				break;
+		}
 		zk->need_session = false;
 		pthread_mutex_unlock(&zk->lock);
 		bool ok = new_session(zk);
 		pthread_mutex_lock(&zk->lock);
-		if (ok)
-			continue;
-		zk->need_session = true;
-		struct timespec dl = deadline_after(ZK_RETRY_MS);
-		while (!zk->closing &&
-		       pthread_cond_timedwait(&zk->sup_cond, &zk->lock, &dl) !=
-		       ETIMEDOUT)
-			;
+		if (!ok)
+			zk->need_session = true;
 	}
 	pthread_mutex_unlock(&zk->lock);
 	return NULL;

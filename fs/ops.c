@@ -22,6 +22,7 @@
 struct handle {
 	struct buf text;
 	struct staged *staged;
+	bool writer;    /* opened for writing: its close submits */
 };
 
 static struct heronfs *fs_state(void)
@@ -248,6 +249,7 @@ static int hfs_open(const char *path, struct fuse_file_info *fi)
 		struct handle *h = xcalloc(1, sizeof(*h));
 
 		h->staged = s;
+		h->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
 		if (fi->flags & O_TRUNC)
@@ -382,6 +384,7 @@ static int hfs_create(const char *path, mode_t mode,
 	struct handle *h = xcalloc(1, sizeof(*h));
 
 	h->staged = s;
+	h->writer = true;
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	return 0;
@@ -449,7 +452,8 @@ static int hfs_flush(const char *path, struct fuse_file_info *fi)
 	struct staged *s = h ? h->staged : NULL;
 	int r;
 
-	if (!s || !(fi->flags & O_ACCMODE))
+	/* FUSE_FLUSH carries no open flags: the handle remembers. */
+	if (!s || !h->writer)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	if (!s->submitted) {

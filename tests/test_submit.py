@@ -85,7 +85,8 @@ class Env:
                                       self.aurora.types.ScheduleStatus.FAILED,
                                       self.aurora.types.ScheduleStatus.FINISHED)]
         assert active == []
-        assert os.listdir(self.spool) == []
+        assert wait_for(lambda: not os.path.exists(self.spool) or
+                        os.listdir(self.spool) == [], 5)
 
 
 @pytest.fixture

@@ -129,9 +129,10 @@ class AuroraCluster:
                       key=lambda st: (st.assignedTask.instanceId, st.taskEvents[0].timestamp))
 
     def states(self, role, env, name):
+        names = self.types.ScheduleStatus._VALUES_TO_NAMES
         newest = {}
         for st in self.tasks(role, env, name):       # sorted: the newest task comes last
-            newest[st.assignedTask.instanceId] = self.types.ScheduleStatus._VALUES_TO_NAMES[st.status]
+            newest[st.assignedTask.instanceId] = names[st.status]
         return newest
 
     def wait_states(self, role, env, name, expected, timeout=15.0):
@@ -143,7 +144,8 @@ class AuroraCluster:
             last["states"] = self.states(role, env, name)
             return check(last["states"])
         try:
-            wait_for(reached, timeout, 0.1, "%s to reach %s" % (self.job_key(role, env, name), expected))
+            wait_for(reached, timeout, 0.1,
+                     "%s to reach %s" % (self.job_key(role, env, name), expected))
         except AssertionError as e:
             raise AssertionError("%s; last states %s" % (e, last.get("states"))) from None
         return last["states"]

@@ -136,16 +136,16 @@ class Scheduler:
 
     # --- replies --------------------------------------------------------------------
 
-    def _reply(self, code, result=None, messages=()):
+    def reply(self, code, result=None, messages=()):
         return T.Response(responseCode=code, result=result,
                           serverInfo=T.ServerInfo(clusterName=self.cluster, statsUrlPrefix=""),
                           details=[T.ResponseDetail(message=m) for m in messages])
 
     def _ok(self, result=None, messages=()):
-        return self._reply(T.ResponseCode.OK, result, messages)
+        return self.reply(T.ResponseCode.OK, result, messages)
 
     def _invalid(self, message):
-        return self._reply(T.ResponseCode.INVALID_REQUEST, None, [message])
+        return self.reply(T.ResponseCode.INVALID_REQUEST, None, [message])
 
     # --- queries --------------------------------------------------------------------
 
@@ -524,9 +524,9 @@ class ProcessRunner:
                 if rc == 0:
                     self.done.add(name)
                     continue
-                spec = self.processes[name]
-                if spec.get("max_failures", 1) == 0 or self.runs[name] < spec.get("max_failures", 1):
-                    delay = min(spec.get("min_duration", 5), RETRY_DELAY_MAX)
+                max_failures = self.processes[name].get("max_failures", 1)
+                if max_failures == 0 or self.runs[name] < max_failures:
+                    delay = min(self.processes[name].get("min_duration", 5), RETRY_DELAY_MAX)
                     self.not_before[name] = time.time() + delay
                     self.waiting.insert(0, name)
                     continue
@@ -666,7 +666,7 @@ class Handler:
                 return target(*args)
             except Exception as e:
                 log.exception("%s failed", method)
-                return self._scheduler._reply(T.ResponseCode.ERROR, None, [str(e)])
+                return self._scheduler.reply(T.ResponseCode.ERROR, None, [str(e)])
         return call
 
 
@@ -674,7 +674,7 @@ def make_server(scheduler, port):
     handler = type("BoundApiHandler", (ApiHandler,), {
         "scheduler": scheduler,
         "processor": API.AuroraAdmin.Processor(Handler(scheduler))})
-    server = ThreadingHTTPServer(("0.0.0.0", port), handler)
+    server = ThreadingHTTPServer((scheduler.hostname, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, args=(TICK,), name="http", daemon=True).start()
     return server
@@ -693,16 +693,16 @@ class Announcer:
                                 "status": "ALIVE"}).encode()
         self.node = None
         self.wanted = False
-        self.lost = KazooState.LOST
+        self.states = KazooState
         self.zk = KazooClient(hosts=hosts, timeout=5.0)
         self.zk.add_listener(self._state)
         self.zk.start(timeout=15)
 
     def _state(self, state):
         # After a session loss the ephemeral node is gone: announce again once reconnected.
-        if state == self.lost:
+        if state == self.states.LOST:
             self.node = None
-        elif state == "CONNECTED" and self.wanted and self.node is None:
+        elif state == self.states.CONNECTED and self.wanted and self.node is None:
             threading.Thread(target=self.announce, daemon=True).start()
 
     def announce(self):
@@ -735,7 +735,8 @@ def main(argv=None):
     parser.add_argument("--port-file", help="write the port here once ready")
     parser.add_argument("--cluster", required=True, help="ServerInfo.clusterName")
     parser.add_argument("--sandbox-root", required=True, help="task sandboxes go here")
-    parser.add_argument("--hostname", default="127.0.0.1", help="slaveHost and announced host")
+    parser.add_argument("--hostname", default="127.0.0.1",
+                        help="address to listen on; also slaveHost and the announced host")
     parser.add_argument("--zk", help="ZooKeeper hosts (host:port,...) for the announcement")
     parser.add_argument("--zk-path", default="/aurora/scheduler", help="ServerSet path")
     parser.add_argument("--assign-delay", type=float, default=0.1,

@@ -123,7 +123,8 @@ class HealthCheckerConfig(Struct):
 
 
 class HealthCheckConfig(Struct):
-    FIELDS = (("health_checker", HealthCheckerConfig, HealthCheckerConfig(http=HttpHealthChecker())),
+    FIELDS = (("health_checker", HealthCheckerConfig,
+               HealthCheckerConfig(http=HttpHealthChecker())),
               ("initial_interval_secs", float, 15.0), ("interval_secs", float, 10.0),
               ("max_consecutive_failures", int, 0), ("min_consecutive_successes", int, 1),
               ("timeout_secs", float, 1.0))

@@ -5,11 +5,13 @@ below) rather than against the rig's own code.
 Run: cd /work/main && pytest-3 -x -q tests/rig/test_rig_aurora.py
 """
 import http.client
+import io
 import json
 import os
 import re
 import socket
 import subprocess
+import tarfile
 import urllib.parse
 import urllib.request
 
@@ -69,15 +71,18 @@ HELLO_PROCESSES = [
 ]
 
 
-def job_file(path, processes, name="hello", instances=2, service=True, environment="prod"):
-    """Write an .aurora file with one job devcluster/www-data/<environment>/<name>."""
-    procs = ", ".join("Process(name=%r, cmdline=%r)" % p for p in processes)
+def job_file(path, processes, name="hello", instances=2, service=True, environment="prod",
+             cluster="devcluster"):
+    """Write an .aurora file with one job <cluster>/www-data/<environment>/<name>; processes
+    are (name, cmdline) or (name, cmdline, {more Process fields})."""
+    procs = ", ".join("Process(name=%r, cmdline=%r, **%r)" % (p[0], p[1], (p[2:] or [{}])[0])
+                      for p in processes)
     path.write_text(
-        "jobs = [Job(cluster='devcluster', role='www-data', environment=%r, name=%r,\n"
+        "jobs = [Job(cluster=%r, role='www-data', environment=%r, name=%r,\n"
         "            instances=%d, service=%r,\n"
         "            task=SequentialTask(processes=[%s],\n"
         "                                resources=Resources(cpu=0.1, ram=16*MB, disk=16*MB)))]\n"
-        % (environment, name, instances, service, procs))
+        % (cluster, environment, name, instances, service, procs))
     return str(path)
 
 
@@ -292,6 +297,47 @@ def test_heron_template_evaluates_with_herons_bindings():
             health["max_consecutive_failures"], health["timeout_secs"]) == (30, 10, 2, 5)
 
 
+def tarball(path, files):
+    """A .tar.gz holding {name: (text, mode)}."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, (text, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(text.encode()), mode
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return "file://" + str(path)
+
+
+def test_heron_template_runs_unchanged(aurora, tmp_path):
+    # A core package whose executor records its argv; a topology package with a .defn.
+    executor = "#!/bin/bash\nprintf '%s\\n' \"$@\" > executor.args\nexec sleep 60\n"
+    binds = dict(HERON_BINDINGS, NUM_CONTAINERS="2", CORE_PACKAGE_URI=tarball(
+        tmp_path / "heron-core.tar.gz", {"heron-core/bin/heron-executor": (executor, 0o755)}),
+        TOPOLOGY_PACKAGE_URI=tarball(tmp_path / "topology.tar.gz",
+                                     {"WordCount.defn": ("defn", 0o644),
+                                      "heron-conf/override.yaml": ("{}\n", 0o644)}))
+    argv = [a for k, v in binds.items() for a in ("--bind", "%s=%s" % (k, v))]
+    result = aurora.cli("job", "create", "--wait-until", "RUNNING", *argv,
+                        "devcluster/www-data/prod/WordCount", HERON_AURORA, "--verbose")
+    assert result.returncode == 0, result.stderr
+    for task in aurora.tasks("www-data", "prod", "WordCount"):
+        at, sandbox = task.assignedTask, aurora.sandbox(task)
+        args_file = os.path.join(sandbox, "executor.args")
+        wait_for(lambda: os.path.exists(args_file), message="the executor of %s" % at.taskId)
+        assert set(at.assignedPorts) == HERON_PORTS
+        assert os.path.exists(os.path.join(sandbox, "WordCount.defn"))
+        p = at.assignedPorts
+        with open(args_file) as f:
+            assert f.read().splitlines() == [
+                "--shard=%d" % at.instanceId, "--server-port=%d" % p["port1"],
+                "--tmanager-controller-port=%d" % p["port2"],
+                "--tmanager-stats-port=%d" % p["port3"], "--shell-port=%d" % p["http"],
+                "--metrics-manager-port=%d" % p["port4"], "--scheduler-port=%d" % p["scheduler"],
+                "--metricscache-manager-server-port=%d" % p["metricscachemgr_serverport"],
+                "--metricscache-manager-stats-port=%d" % p["metricscachemgr_statsport"],
+                "--checkpoint-manager-port=%d" % p["ckptmgr_port"],
+            ] + TOPOLOGY_ARGUMENTS.replace('"', "").split(" ")    # bash removed the quotes
+
+
 def test_unbound_variable_exits_3(aurora):
     binds = [a for k, v in HERON_BINDINGS.items() if k != "CORE_PACKAGE_URI"
              for a in ("--bind", "%s=%s" % (k, v))]
@@ -313,7 +359,8 @@ def test_tier_is_filled_from_production(aurora, tmp_path):
 # --- the task lifecycle (§3.4, §6) and the CLI (§4) -----------------------------------------
 
 def test_create_runs_the_processes_in_sandboxes_with_real_ports(aurora, hello):
-    assert hello.stdout == "Job create succeeded: job url=%s/scheduler/www-data/prod/hello\n" % aurora.url
+    assert hello.stdout == ("Job create succeeded: job url=%s/scheduler/www-data/prod/hello\n"
+                            % aurora.url)
     S = aurora.types.ScheduleStatus
     for task in aurora.tasks(*KEY):
         at, sandbox = task.assignedTask, aurora.sandbox(task)
@@ -334,8 +381,9 @@ def test_create_runs_the_processes_in_sandboxes_with_real_ports(aurora, hello):
 
 def test_killall_kills_the_processes(aurora, hello):
     tasks = aurora.tasks(*KEY)
-    wait_for(lambda: all(os.path.exists(os.path.join(aurora.sandbox(t), "serve.pid")) for t in tasks))
-    pids = [int(open(os.path.join(aurora.sandbox(t), "serve.pid")).read()) for t in tasks]
+    pid_files = [os.path.join(aurora.sandbox(t), "serve.pid") for t in tasks]
+    wait_for(lambda: all(os.path.exists(f) for f in pid_files), message="the servers to start")
+    pids = [int(open(f).read()) for f in pid_files]
     assert all(pid_alive(p) for p in pids)
     result = aurora.cli("job", "killall", aurora.job_key(*KEY), "--verbose",
                         "--batch-size", "2147483647")
@@ -406,7 +454,8 @@ def test_status_and_list(aurora, hello):
     assert [e["status"] for e in job["active"][1]["taskEvents"]] == [
         "PENDING", "ASSIGNED", "STARTING", "RUNNING"]
     text = aurora.cli("job", "status", aurora.job_key(*KEY))
-    assert text.stdout.startswith("Active tasks (2):\n\tTask role: www-data, env: prod, name: hello")
+    assert text.stdout.startswith(
+        "Active tasks (2):\n\tTask role: www-data, env: prod, name: hello, instance: 0")
     missing = aurora.cli("job", "status", "devcluster/www-data/prod/nothing", "--write-json")
     assert (missing.returncode, json.loads(missing.stdout)) == (
         0, {"jobspec": "devcluster/www-data/prod/nothing", "error": "No matching jobs found"})
@@ -434,6 +483,59 @@ def test_failing_batch_job_is_not_rescheduled(aurora, tmp_path):
     assert aurora.states(*KEY) == {0: "FAILED"} and len(aurora.tasks(*KEY)) == 1
 
 
+def test_a_failed_process_is_rerun_up_to_max_failures(aurora, tmp_path):
+    flaky = "test -e failed-once || { touch failed-once; echo first >&2; exit 1; }"
+    config = job_file(tmp_path / "flaky.aurora",
+                      [("flaky", flaky, {"max_failures": 2}), ("after", "echo ran > after")],
+                      instances=1, service=False)
+    result = aurora.cli("job", "create", "--wait-until", "FINISHED", aurora.job_key(*KEY), config)
+    assert result.returncode == 0, result.stderr
+    assert aurora.states(*KEY) == {0: "FINISHED"}
+    sandbox = aurora.sandbox(aurora.tasks(*KEY)[0])
+    with open(os.path.join(sandbox, ".logs", "flaky", "0", "stderr")) as f:
+        assert f.read() == "first\n"                              # run 0 failed
+    assert os.path.exists(os.path.join(sandbox, ".logs", "flaky", "1", "stderr"))   # run 1
+    assert os.path.exists(os.path.join(sandbox, "after"))         # then the next process
+
+
+def test_create_job_validation(aurora):
+    t = aurora.types
+    api = aurora_thrift.load()
+    data, ports = pystachio.load_job(HERON_AURORA, HERON_BINDINGS, "devcluster", "www-data",
+                                     "prod", "WordCount")
+
+    def create(**changes):
+        config = pystachio.job_configuration(api, data, ports)
+        for name, value in changes.items():
+            target = config.taskConfig if name == "resources" else config
+            setattr(target, name, value)
+        reply = aurora.call("createJob", config)
+        code = t.ResponseCode._VALUES_TO_NAMES[reply.responseCode]
+        return code, [d.message for d in reply.details]
+
+    assert create(resources={t.Resource(numCpus=0.0), t.Resource(ramMb=1), t.Resource(diskMb=1)}) \
+        == ("INVALID_REQUEST", ["num_cpus must be greater than 0.0"])
+    assert create(instanceCount=0) == ("INVALID_REQUEST", ["Instance count must be positive."])
+    assert create() == ("OK", [])
+    assert create() == ("INVALID_REQUEST", ["Job www-data/prod/WordCount already exists"])
+    instance7 = t.InstanceKey(jobKey=t.JobKey("www-data", "prod", "WordCount"), instanceId=7)
+    reply = aurora.call("addInstances", instance7, 1)
+    assert [d.message for d in reply.details] == ["No active task found for a given instance ID."]
+
+
+def test_two_clusters_share_one_config_root(aurora_factory, tmp_path):
+    east, west = aurora_factory("east"), aurora_factory("west")
+    with open(os.path.join(east.config_root, "clusters.json")) as f:
+        assert [c["name"] for c in json.load(f)] == ["east", "west"]
+    for cluster in (east, west):
+        config = job_file(tmp_path / (cluster.cluster + ".aurora"), [("sleep", "sleep 60")],
+                          instances=1, cluster=cluster.cluster)
+        result = west.cli("job", "create", cluster.job_key(*KEY), config)
+        assert result.returncode == 0, result.stderr
+    listed = west.cli("job", "list", "*/www-data")
+    assert listed.stdout == "east/www-data/prod/hello\nwest/www-data/prod/hello\n"
+
+
 def test_killed_pending_tasks_vanish(aurora_factory, tmp_path):
     aurora = aurora_factory(assign_delay=60)
     config = job_file(tmp_path / "hello.aurora", HELLO_PROCESSES)
@@ -457,7 +559,8 @@ def test_exit_codes(aurora, tmp_path, hello):
     bad_env = job_file(tmp_path / "default.aurora", HELLO_PROCESSES, environment="default")
     refused = aurora.cli("job", "create", "devcluster/www-data/default/hello", bad_env)
     assert refused.returncode == 4
-    assert "Job environment default doesn't match: ^(prod|devel|test|staging\\d*)$" in refused.stderr
+    assert ("Job environment default doesn't match: ^(prod|devel|test|staging\\d*)$"
+            in refused.stderr)
 
     assert aurora.cli("job", "create", "not-a-key", config).returncode == 2   # argparse usage
 
@@ -502,7 +605,8 @@ def test_leader_announcement_in_zookeeper(zk, aurora_factory, tmp_path):
     config = job_file(tmp_path / "hello.aurora", [("sleep", "sleep 60")], instances=1)
     result = aurora.cli("job", "create", aurora.job_key(*KEY), config)    # found through ZK
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "Job create succeeded: job url=%s/scheduler/www-data/prod/hello\n" % aurora.url
+    assert result.stdout == ("Job create succeeded: job url=%s/scheduler/www-data/prod/hello\n"
+                             % aurora.url)
 
     aurora.stop()
     assert zk.client.get_children("/aurora/scheduler") == []
