@@ -1250,8 +1250,7 @@ static hf_rc fetch_job(struct aurora_api *a, const char *role,
 	if (rc == HF_OK) {
 		rc = parse_job(c.response, out, err);
 		if (rc != HF_OK)
-			hf_error_prefix(err, "%s reply from %s", c.method,
-					c.url);
+			hf_error_prefix(err, "%s %s", c.method, c.url);
 	}
 	call_free(&c);
 	free(body);

@@ -296,6 +296,25 @@ void note_end(struct cluster *c, const char *name, const struct hf_error *err)
 	cluster_changed(c, name);
 }
 
+void note_record(struct cluster *c, const char *name,
+		 const struct hf_error *err)
+{
+	pthread_mutex_lock(&c->lock);
+	struct note *n = note_get(c, name);
+
+	free(n->error);
+	n->error = err && err->rc != HF_OK ? xstrdup(err->msg) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	cluster_changed(c, name);
+}
+
+void cluster_note_error(struct cluster *c, const char *name,
+			const struct hf_error *err)
+{
+	note_record(c, name, err);
+	actlog_add(c->log, "control %s: refused: %s", name, err->msg);
+}
+
 /* Copies what the note says into the out parameters; false if none. */
 static bool note_snapshot(struct cluster *c, const char *name,
 			  enum inflight *what, const char **phase,

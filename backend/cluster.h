@@ -91,6 +91,30 @@ struct submit_req {
 hf_rc cluster_submit(struct cluster *c, const struct submit_req *req,
 		     char **name, struct hf_error *err);
 
+/* The verbs of a topology's control file. */
+enum control_verb { CV_ACTIVATE, CV_DEACTIVATE, CV_RESTART, CV_KILL };
+
+/* Parses one write to control: "activate", "deactivate", "kill",
+ * "restart" or "restart N", with at most one trailing newline.
+ * *container is N, or -1 for all. HF_ERR_INVALID for anything else. */
+hf_rc control_parse(const char *text, size_t len, enum control_verb *verb,
+		    int *container, struct hf_error *err);
+
+/* Does what `heron activate|deactivate|restart|kill` does to the topology
+ * (reference heron.md 6), as user. Returns when it is done: after the
+ * TManager confirmed (activate, deactivate; the new state is visible by
+ * then), after Aurora restarted the containers, or after the job and
+ * every state node are gone (kill, which is idempotent and also cleans up
+ * an orphaned topology). Failures are recorded for `error` and `log`. */
+hf_rc cluster_control(struct cluster *c, const char *name,
+		      enum control_verb verb, int container, const char *user,
+		      struct hf_error *err);
+
+/* Records err as the topology's last error (for `error`), for failures
+ * found before cluster_control runs, such as an unknown verb. */
+void cluster_note_error(struct cluster *c, const char *name,
+			const struct hf_error *err);
+
 /* The role a submission by user runs as: -o role if set, else user. */
 const char *cluster_role_for(const struct cluster *c, const char *user);
 

@@ -57,6 +57,11 @@ void note_bytes(struct cluster *c, const char *name, uint64_t bytes);
 void note_end(struct cluster *c, const char *name,
 	      const struct hf_error *err);
 
+/* Records the outcome of an action that is not in flight: err NULL
+ * clears the topology's error, else err->msg becomes it. */
+void note_record(struct cluster *c, const char *name,
+		 const struct hf_error *err);
+
 /* Tells the FUSE layer that name (NULL: the listing) may look different. */
 void cluster_changed(struct cluster *c, const char *name);
 

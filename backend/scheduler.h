@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "containers.h"
 #include "hferr.h"
 #include "packing_plan.pb-c.h"
 #include "topology.pb-c.h"
@@ -90,6 +91,16 @@ hf_rc scheduler_restart(struct scheduler *s, const struct job_key *key,
  * tokens), or NULL when unset or empty. malloc'd. */
 char *scheduler_job_link(struct scheduler *s,
 			 const struct heron_conf *topology_conf);
+
+/* What the scheduler knows now about the job's containers (Aurora: its
+ * tasks, from the scheduler's API; local: the processes). A job the
+ * scheduler does not know is an empty set. Free with container_set_free. */
+hf_rc scheduler_containers(struct scheduler *s, const struct job_key *key,
+			   struct container_set **out, struct hf_error *err);
+
+/* One line for `health`, without newline: "scheduler: ok ..." or
+ * "scheduler: unreachable ... (reason)". */
+void scheduler_health(struct scheduler *s, struct buf *out);
 
 /* The executor flags of TOPOLOGY_ARGUMENTS, space-joined, in Heron's
  * order and spelling (reference heron.md 1.7). malloc'd; NULL when Heron

@@ -31,9 +31,14 @@ struct sched_ops {
 			 int container, struct hf_error *err);
 	char *(*job_link)(struct sched_backend *be,
 			  const struct heron_conf *topology_conf);
+	hf_rc (*containers)(struct sched_backend *be,
+			    const struct job_key *key,
+			    struct container_set **out, struct hf_error *err);
+	void (*health)(struct sched_backend *be, struct buf *out);
 };
 
 extern const struct sched_ops sched_aurora_ops;
+extern const struct sched_ops sched_local_ops;
 
 /* executor_topology_arguments with the reason when Heron would refuse the
  * topology's config (an unknown topology.reliability.mode, a

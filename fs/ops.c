@@ -23,6 +23,7 @@ struct handle {
 	struct buf text;
 	struct staged *staged;
 	bool writer;    /* opened for writing: its close submits */
+	bool control;   /* a topology's control file */
 };
 
 static struct heronfs *fs_state(void)
@@ -75,6 +76,7 @@ static int lookup(const char *path, struct tnode *n)
 		return r;
 	switch (n->kind) {
 	case TN_TOPOLOGY:
+	case TN_CONTROL:
 		if (cluster_topology_exists(n->cluster, n->name, &err) != HF_OK)
 			return fail(path, &err);
 		return 0;
@@ -139,6 +141,9 @@ static int hfs_getattr(const char *path, struct stat *st,
 	case TN_TOPOLOGY_FILE:
 		fill_file(st, 0444);
 		break;
+	case TN_CONTROL:
+		fill_file(st, 0200);
+		break;
 	}
 	return 0;
 }
@@ -181,6 +186,7 @@ static int list_topology(const char *path, const struct tnode *n,
 	for (int f = 0; f < TF_NFILES; f++)
 		if (present[f])
 			add_entry(ctx, topo_file_name((enum topo_file)f));
+	add_entry(ctx, "control");
 	return 0;
 }
 
@@ -239,6 +245,20 @@ static int render(const char *path, const struct tnode *n, struct buf *out)
 	}
 }
 
+/* control takes one command per write(2); nothing to read. */
+static int open_control(struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+		return -EACCES;
+	struct handle *h = xcalloc(1, sizeof(*h));
+
+	h->control = true;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	return 0;
+}
+
 static int hfs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct staged *s = staged_at(path);
@@ -259,6 +279,8 @@ static int hfs_open(const char *path, struct fuse_file_info *fi)
 	r = lookup(path, &n);
 	if (r != 0)
 		return r;
+	if (n.kind == TN_CONTROL)
+		return open_control(fi);
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
 	struct handle *h = xcalloc(1, sizeof(*h));
@@ -349,10 +371,16 @@ static int hfs_truncate(const char *path, off_t size,
 {
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 	struct staged *s = h && h->staged ? h->staged : staged_at(path);
+	struct tnode n;
 	int r;
 
-	if (!s)
+	if (!s) {
+		/* The O_TRUNC of `echo x > control` means nothing here. */
+		if ((h && h->control) || (lookup(path, &n) == 0 &&
+					  n.kind == TN_CONTROL))
+			return 0;
 		return -EPERM;
+	}
 	r = ftruncate(s->fd, size) == 0 ? 0 : -errno;
 	if (!h || h->staged != s)
 		stage_put(fs_state()->stage, s);
@@ -390,13 +418,42 @@ static int hfs_create(const char *path, mode_t mode,
 	return 0;
 }
 
+static char *user_name(uid_t uid);
+
+static int write_control(const char *path, const char *buf, size_t size)
+{
+	struct hf_error err = {0};
+	enum control_verb verb;
+	int container;
+	struct tnode n;
+	char *user;
+	int r = tree_resolve(fs_state(), path, &n);
+
+	if (r != 0)
+		return r;
+	if (size == 0)
+		return 0;
+	if (control_parse(buf, size, &verb, &container, &err) != HF_OK) {
+		LOG_I("%s: %s", path, err.msg);
+		cluster_note_error(n.cluster, n.name, &err);
+		return -hf_errno(err.rc);
+	}
+	user = user_name(fuse_get_context()->uid);
+	r = cluster_control(n.cluster, n.name, verb, container, user, &err);
+	free(user);
+	if (r != HF_OK)
+		return fail(path, &err);
+	return (int)size;
+}
+
 static int hfs_write(const char *path, const char *buf, size_t size,
 		     off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	ssize_t n;
 
-	(void)path;
+	if (h->control)
+		return write_control(path, buf, size);
 	if (!h->staged)
 		return -EBADF;
 	pthread_mutex_lock(&h->staged->lock);
@@ -465,6 +522,28 @@ static int hfs_flush(const char *path, struct fuse_file_info *fi)
 	return r;
 }
 
+/* rmdir topologies/<name> kills the topology, as configfs removes an
+ * object with rmdir. */
+static int hfs_rmdir(const char *path)
+{
+	struct hf_error err = {0};
+	struct tnode n;
+	char *user;
+	int r = lookup(path, &n);
+
+	if (r != 0)
+		return r;
+	if (n.kind != TN_TOPOLOGY)
+		return n.kind == TN_TOPOLOGY_FILE || n.kind == TN_CONTROL ||
+				       n.kind == TN_CLUSTER_FILE
+			       ? -ENOTDIR
+			       : -EPERM;
+	user = user_name(fuse_get_context()->uid);
+	r = cluster_control(n.cluster, n.name, CV_KILL, -1, user, &err);
+	free(user);
+	return r == HF_OK ? 0 : fail(path, &err);
+}
+
 static int hfs_unlink(const char *path)
 {
 	struct tnode n;
@@ -505,4 +584,5 @@ const struct fuse_operations heronfs_ops = {
 	.write = hfs_write,
 	.flush = hfs_flush,
 	.unlink = hfs_unlink,
+	.rmdir = hfs_rmdir,
 };

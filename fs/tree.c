@@ -84,6 +84,10 @@ int tree_resolve(const struct heronfs *fs, const char *path, struct tnode *n)
 	memcpy(n->name, comp, sizeof(comp));
 	if ((r = next_component(&p, comp)) <= 0)
 		return r < 0 ? -ENOENT : 0;
+	if (strcmp(comp, "control") == 0) {
+		n->kind = TN_CONTROL;
+		return next_component(&p, comp) ? -ENOENT : 0;
+	}
 	n->tfile = topo_file_lookup(comp);
 	if (n->tfile == TF_NFILES)
 		return -ENOENT;

@@ -4,6 +4,7 @@
  *   /<cluster>/                     topologies/ log health
  *   /<cluster>/topologies/          one directory per topology
  *   /<cluster>/topologies/<name>/   state status status.json error *.json
+ *                                   control
  *
  * tree_resolve only parses a path into a node; whether a topology or a
  * plan file exists right now is the caller's question to the cluster. */
@@ -20,6 +21,7 @@ enum tnode_kind {
 	TN_TOPOLOGIES,
 	TN_TOPOLOGY,
 	TN_TOPOLOGY_FILE,
+	TN_CONTROL,          /* <name>/control */
 };
 
 enum cluster_file { CF_LOG, CF_HEALTH, CF_NFILES };
