@@ -150,32 +150,32 @@ const char *statemgr_dirname(struct statemgr *sm, enum sm_dir dir)
 
 /* ---- open and close ---------------------------------------------------- */
 
-static hf_rc pick_backend(const struct heron_conf *conf,
-			  const struct sm_ops **ops, struct hf_error *err)
+/* The back end conf names, or NULL with err filled. */
+static const struct sm_ops *pick_backend(const struct heron_conf *conf,
+					 struct hf_error *err)
 {
 	const char *cls = heron_conf_class(conf, "heron.class.state.manager");
 
-	if (!cls)
-		return hf_fail(err, HF_ERR_INVALID,
-			       "heron.class.state.manager is not set");
+	if (!cls) {
+		hf_fail(err, HF_ERR_INVALID,
+			"heron.class.state.manager is not set");
+		return NULL;
+	}
 	if (strcmp(cls, CLASS_ZK) == 0)
-		*ops = &sm_zk_ops;
-	else if (strcmp(cls, CLASS_LOCAL) == 0)
-		*ops = &sm_local_ops;
-	else
-		return hf_fail(err, HF_ERR_INVALID,
-			       "heron.class.state.manager '%s' is not supported "
-			       "(heronfs knows %s and %s)",
-			       heron_conf_get(conf, "heron.class.state.manager"),
-			       CLASS_ZK, CLASS_LOCAL);
-	return HF_OK;
+		return &sm_zk_ops;
+	if (strcmp(cls, CLASS_LOCAL) == 0)
+		return &sm_local_ops;
+	hf_fail(err, HF_ERR_INVALID,
+		"heron.class.state.manager '%s' is not supported (heronfs "
+		"knows %s and %s)",
+		heron_conf_get(conf, "heron.class.state.manager"), CLASS_ZK,
+		CLASS_LOCAL);
+	return NULL;
 }
 
 hf_rc statemgr_check_conf(const struct heron_conf *conf, struct hf_error *err)
 {
-	const struct sm_ops *ops;
-
-	return pick_backend(conf, &ops, err);
+	return pick_backend(conf, err) ? HF_OK : HF_ERR_INVALID;
 }
 
 static hf_rc parse_tm_mode(const struct heron_conf *conf, enum tm_mode *mode,
@@ -221,14 +221,15 @@ static hf_rc parse_root(const struct heron_conf *conf, char **root,
 hf_rc statemgr_open(const struct heron_conf *conf, sm_change_fn fn, void *arg,
 		    struct statemgr **out, struct hf_error *err)
 {
-	const struct sm_ops *ops = NULL;
+	const struct sm_ops *ops = pick_backend(conf, err);
 	enum tm_mode mode = TM_AUTO;
 	char *root = NULL;
 	hf_rc rc;
 
 	*out = NULL;
-	if ((rc = pick_backend(conf, &ops, err)) != HF_OK ||
-	    (rc = parse_tm_mode(conf, &mode, err)) != HF_OK ||
+	if (!ops)
+		return HF_ERR_INVALID;
+	if ((rc = parse_tm_mode(conf, &mode, err)) != HF_OK ||
 	    (rc = parse_root(conf, &root, err)) != HF_OK)
 		return rc;
 

@@ -43,7 +43,12 @@ enum sm_dir {
 /* Called from a statemgr thread when something may have changed: name is
  * the topology whose node in dir changed, or NULL when the listing of dir
  * changed (or, with dir == SM_NDIRS, when everything must be re-read, as
- * after a new session). It must not call back into the statemgr or block. */
+ * after a new session). It must not call back into the statemgr or block.
+ *
+ * ZooKeeper watches are armed by reads, so that back end reports a node or
+ * a listing only if it was read (found or absent) since its last report;
+ * whatever a caller caches was read, so nothing it holds goes unreported.
+ * The local back end reports every change under the root. */
 typedef void (*sm_change_fn)(void *arg, enum sm_dir dir, const char *name);
 
 struct statemgr;
@@ -61,7 +66,11 @@ hf_rc statemgr_check_conf(const struct heron_conf *conf, struct hf_error *err);
 
 /* The directory name used for dir ("tmasters" or "tmanagers" for
  * SM_TMANAGERS, per heronfs.tmanager.directory = tmanagers|tmasters|auto;
- * auto picks tmasters when only that directory exists under the root). */
+ * auto picks tmasters when only that directory exists under the root).
+ * NULL for an invalid dir. In auto mode it lists the root again after the
+ * root listing changed (from the cache otherwise; while the back end is
+ * unreachable the previous choice stands); a flip is reported as a change
+ * of the SM_TMANAGERS listing. */
 const char *statemgr_dirname(struct statemgr *sm, enum sm_dir dir);
 
 /* Reads <root>/<dir>/<name> into out (replacing its content).
@@ -75,15 +84,19 @@ hf_rc sm_list(struct statemgr *sm, enum sm_dir dir, char ***names,
 	      struct hf_error *err);
 
 /* Creates <root>/<dir>/<name> (creating missing parents as Heron's
- * initTree does). HF_ERR_EXISTS if present. ephemeral: a ZooKeeper
- * ephemeral node (the local back end writes a file whose content names
- * this process, and removes it at close). */
+ * initTree does). HF_ERR_EXISTS if present, except that the local back end
+ * overwrites where Heron's LocalFileSystemStateManager does (packingplans,
+ * schedulers, tmanagers, metricscaches, statefulcheckpoints); it writes a
+ * temporary file and publishes it whole, so readers never see half of it.
+ * ephemeral: a ZooKeeper ephemeral node (the local back end removes the
+ * file at close if it still is the one it wrote). */
 hf_rc sm_create(struct statemgr *sm, enum sm_dir dir, const char *name,
 		const void *data, size_t len, bool ephemeral,
 		struct hf_error *err);
 
-/* Deletes <root>/<dir>/<name>, with its children for SM_LOCKS. A missing
- * node is success. */
+/* Deletes <root>/<dir>/<name>, with its children for SM_LOCKS (name is
+ * then the lock node's name, "<topology>__updateTopology" for Heron's
+ * update lock). A missing node is success. */
 hf_rc sm_delete(struct statemgr *sm, enum sm_dir dir, const char *name,
 		struct hf_error *err);
 
@@ -97,7 +110,8 @@ void sm_health(struct statemgr *sm, struct buf *out);
 bool sm_connected(struct statemgr *sm);
 
 /* Requests sent to the back end since open (ZooKeeper reads, writes and
- * lists; local file reads), for tests and benchmarks of the cache. */
+ * lists, cache hits excluded; local file reads and directory listings), for
+ * tests and benchmarks of the cache. */
 unsigned long sm_request_count(struct statemgr *sm);
 
 #endif
