@@ -843,7 +843,7 @@ static void test_open_refuses_other_schedulers(void **state)
 
 	fx_open(&f, NULL);
 	write_file(f.dir, "override.yaml",
-		   "heron.class.scheduler: org.apache.heron.scheduler.local.LocalScheduler\n");
+		   "heron.class.scheduler: org.apache.heron.scheduler.yarn.YarnScheduler\n");
 	conf = NULL;
 	{
 		char *override = xasprintf("%s/override.yaml", f.dir);
@@ -856,7 +856,7 @@ static void test_open_refuses_other_schedulers(void **state)
 	assert_int_equal(scheduler_open(conf, &s, &err), HF_ERR_INVALID);
 	assert_null(s);
 	assert_string_equal(err.msg, "scheduler class org.apache.heron."
-				     "scheduler.local.LocalScheduler is not "
+				     "scheduler.yarn.YarnScheduler is not "
 				     "supported by heronfs");
 	heron_conf_free(conf);
 
