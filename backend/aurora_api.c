@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -73,7 +75,7 @@ struct job_slot {
 	long long at_ms;           /* when the last answer came */
 	hf_rc rc;
 	struct hf_error err;
-	struct aurora_job *job;    /* the last answer, when rc is HF_OK */
+	struct container_set *job;    /* the last answer, when rc is HF_OK */
 	char key[];                /* role/environ/name */
 };
 
@@ -100,7 +102,7 @@ struct aurora_api {
 	bool curl_ready;           /* holds a curl_global_init reference */
 };
 
-/* ---- small helpers -------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 static long long now_ms(void)
 {
@@ -197,7 +199,8 @@ static hf_rc consider_entry(json_t *item, const char *path,
 			       "%s: clusters must be JSON objects", path);
 	name = json_object_get(item, "name");
 	/* Entries without a name are skipped, as Aurora's client does. */
-	if (!json_is_string(name) || strcmp(json_string_value(name), cluster))
+	if (!json_is_string(name) ||
+	    strcmp(json_string_value(name), cluster) != 0)
 		return HF_OK;
 	json_decref(*found);
 	*found = json_incref(item);
@@ -376,11 +379,26 @@ static hf_rc use_entry(struct aurora_api *a, json_t *entry, const char *file,
 		       a->cluster);
 }
 
-/* Aurora's DEFAULT_SEARCH_PATHS; HOME as Python's expanduser reads it. */
+/* ~ as Python's expanduser finds it: $HOME, else the passwd entry. */
+static char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd pw, *found = NULL;
+	char scratch[4096];
+
+	if (home)
+		return xstrdup(home);
+	if (getpwuid_r(getuid(), &pw, scratch, sizeof(scratch), &found) == 0 &&
+	    found && found->pw_dir)
+		return xstrdup(found->pw_dir);
+	return NULL;
+}
+
+/* Aurora's DEFAULT_SEARCH_PATHS, in its order. */
 static hf_rc read_clusters(struct aurora_api *a, struct hf_error *err)
 {
 	const char *root = getenv("AURORA_CONFIG_ROOT");
-	const char *home = getenv("HOME");
+	char *home = home_dir();
 	char *paths[2];
 	json_t *found = NULL;
 	char *found_in = NULL;
@@ -404,10 +422,11 @@ static hf_rc read_clusters(struct aurora_api *a, struct hf_error *err)
 	free(found_in);
 	free(paths[0]);
 	free(paths[1]);
+	free(home);
 	return rc;
 }
 
-/* ---- leader discovery through ZooKeeper --------------------------------- */
+/* ---- leader discovery through ZooKeeper ---------------------------------- */
 
 /* What the client's threads report back to the discovering thread. */
 struct zk_call {
@@ -677,11 +696,17 @@ static hf_rc endpoint_get(struct aurora_api *a, long long deadline,
 	seen = a->discoveries;
 	while (a->discovering)
 		pthread_cond_wait(&a->cond, &a->lock);
-	if (a->leader_base || a->discoveries != seen) {
-		*base = a->leader_base ? xstrdup(a->leader_base) : NULL;
+	if (a->leader_base) {
+		*base = xstrdup(a->leader_base);
+		pthread_mutex_unlock(&a->lock);
+		return HF_OK;
+	}
+	/* A lookup that failed while we waited is our answer too; one that
+	 * succeeded but whose leader was dropped since is not. */
+	if (a->discoveries != seen && a->discover_err.rc != HF_OK) {
 		e = a->discover_err;
 		pthread_mutex_unlock(&a->lock);
-		return *base ? HF_OK : hf_fail(err, e.rc, "%s", e.msg);
+		return hf_fail(err, e.rc, "%s", e.msg);
 	}
 	a->discovering = true;
 	pthread_mutex_unlock(&a->lock);
@@ -712,7 +737,7 @@ static void endpoint_drop(struct aurora_api *a, const char *base)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* ---- HTTP ----------------------------------------------------------------- */
+/* ---- HTTP ---------------------------------------------------------------- */
 
 struct reply {
 	struct buf body;
@@ -843,7 +868,7 @@ static hf_rc http_post(struct aurora_api *a, const char *url, const char *body,
 	return rc;
 }
 
-/* ---- TJSONProtocol -------------------------------------------------------- */
+/* ---- TJSONProtocol ------------------------------------------------------- */
 
 /* Field id of a struct when it carries type tag ({"3":{"i32":7}}), else
  * NULL; NULL structs give NULL, so lookups chain. */
@@ -877,7 +902,7 @@ static json_t *tlist(json_t *st, int id, const char *elem, size_t *n)
 	json_t *l = tfield(st, id, "lst");
 	json_t *tag = json_array_get(l, 0), *count = json_array_get(l, 1);
 
-	if (!json_is_string(tag) || strcmp(json_string_value(tag), elem) ||
+	if (!json_is_string(tag) || strcmp(json_string_value(tag), elem) != 0 ||
 	    !json_is_integer(count) ||
 	    json_integer_value(count) != (json_int_t)json_array_size(l) - 2)
 		return NULL;
@@ -932,7 +957,7 @@ static hf_rc unwrap_reply(json_t *msg, const char *method, json_t **response,
 		return hf_fail(err, HF_ERR_UNAVAILABLE, "Thrift exception: %s",
 			       text ? text : "(no message)");
 	}
-	if (json_integer_value(type) != MSG_REPLY || strcmp(name, method))
+	if (json_integer_value(type) != MSG_REPLY || strcmp(name, method) != 0)
 		return hf_fail(err, HF_ERR_CORRUPT,
 			       "reply is message type %lld for %s",
 			       (long long)json_integer_value(type), name);
@@ -969,30 +994,7 @@ static hf_rc check_response(json_t *resp, struct hf_error *err)
 	return rc;
 }
 
-/* ---- tasks ---------------------------------------------------------------- */
-
-static void task_clear(struct aurora_task *t)
-{
-	for (size_t i = 0; i < t->n_events; i++) {
-		free(t->events[i].status);
-		free(t->events[i].message);
-	}
-	free(t->events);
-	free(t->task_id);
-	free(t->status);
-	free(t->host);
-	free(t->ancestor_id);
-}
-
-void aurora_job_free(struct aurora_job *job)
-{
-	if (!job)
-		return;
-	for (size_t i = 0; i < job->n_tasks; i++)
-		task_clear(&job->tasks[i]);
-	free(job->tasks);
-	free(job);
-}
+/* ---- tasks --------------------------------------------------------------- */
 
 static char *dup_or_null(const char *s)
 {
@@ -1007,7 +1009,7 @@ static char *opt_str(json_t *st, int id)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
-static hf_rc parse_events(json_t *st, struct aurora_task *t,
+static hf_rc parse_events(json_t *st, struct container_task *t,
 			  struct hf_error *err)
 {
 	json_t *list;
@@ -1036,7 +1038,7 @@ static hf_rc parse_events(json_t *st, struct aurora_task *t,
 	return HF_OK;
 }
 
-static hf_rc parse_task(json_t *st, struct aurora_task *t,
+static hf_rc parse_task(json_t *st, struct container_task *t,
 			struct hf_error *err)
 {
 	json_t *assigned = tfield(st, 1, "rec");
@@ -1058,30 +1060,13 @@ static hf_rc parse_task(json_t *st, struct aurora_task *t,
 	return parse_events(st, t, err);
 }
 
-static long long first_event_ms(const struct aurora_task *t)
-{
-	return t->n_events ? t->events[0].time_ms : 0;
-}
-
-static int cmp_task(const void *x, const void *y)
-{
-	const struct aurora_task *a = x, *b = y;
-	long long ta = first_event_ms(a), tb = first_event_ms(b);
-
-	if (a->instance != b->instance)
-		return a->instance < b->instance ? -1 : 1;
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	return strcmp(a->task_id, b->task_id);
-}
-
 /* Response field 3 result, union member 3 scheduleStatusResult, field 1
  * tasks. */
-static hf_rc parse_job(json_t *resp, struct aurora_job **out,
+static hf_rc parse_job(json_t *resp, struct container_set **out,
 		       struct hf_error *err)
 {
 	json_t *ssr = tfield(tfield(resp, 3, "rec"), 3, "rec");
-	struct aurora_job *job;
+	struct container_set *job;
 	size_t n = 0;
 	json_t *list = tlist(ssr, 1, "rec", &n);
 	hf_rc rc = HF_OK;
@@ -1095,24 +1080,24 @@ static hf_rc parse_job(json_t *resp, struct aurora_job **out,
 	for (size_t i = 0; i < n && rc == HF_OK; i++)
 		rc = parse_task(json_array_get(list, i + 2), &job->tasks[i], err);
 	if (rc != HF_OK) {
-		aurora_job_free(job);
+		container_set_free(job);
 		return rc;
 	}
-	qsort(job->tasks, n, sizeof(*job->tasks), cmp_task);
+	container_set_sort(job);
 	*out = job;
 	return HF_OK;
 }
 
-static struct aurora_job *job_copy(const struct aurora_job *src)
+static struct container_set *job_copy(const struct container_set *src)
 {
-	struct aurora_job *job = xcalloc(1, sizeof(*job));
+	struct container_set *job = xcalloc(1, sizeof(*job));
 
 	job->tasks = xcalloc(src->n_tasks, sizeof(*job->tasks));
 	job->n_tasks = src->n_tasks;
 	for (size_t i = 0; i < src->n_tasks; i++) {
-		const struct aurora_task *s = &src->tasks[i];
-		struct aurora_task *t = &job->tasks[i];
-		*t = (struct aurora_task){
+		const struct container_task *s = &src->tasks[i];
+		struct container_task *t = &job->tasks[i];
+		*t = (struct container_task){
 			.instance = s->instance,
 			.task_id = xstrdup(s->task_id),
 			.status = xstrdup(s->status),
@@ -1123,7 +1108,7 @@ static struct aurora_job *job_copy(const struct aurora_job *src)
 			.n_events = s->n_events,
 		};
 		for (size_t j = 0; j < s->n_events; j++)
-			t->events[j] = (struct aurora_event){
+			t->events[j] = (struct container_event){
 				.time_ms = s->events[j].time_ms,
 				.status = xstrdup(s->events[j].status),
 				.message = dup_or_null(s->events[j].message),
@@ -1132,22 +1117,7 @@ static struct aurora_job *job_copy(const struct aurora_job *src)
 	return job;
 }
 
-size_t aurora_job_latest(const struct aurora_job *job,
-			 const struct aurora_task ***out)
-{
-	size_t total = job ? job->n_tasks : 0, n = 0;
-	const struct aurora_task **v = xcalloc(total, sizeof(*v));
-
-	/* Sorted by instance, newest last: each run's last task. */
-	for (size_t i = 0; i < total; i++)
-		if (i + 1 == total ||
-		    job->tasks[i + 1].instance != job->tasks[i].instance)
-			v[n++] = &job->tasks[i];
-	*out = v;
-	return n;
-}
-
-/* ---- one call ------------------------------------------------------------- */
+/* ---- one call ------------------------------------------------------------ */
 
 struct call {
 	const char *method;
@@ -1210,6 +1180,8 @@ static hf_rc api_call(struct aurora_api *a, struct call *c,
 		if (rc == HF_OK || !lost || a->fixed_base)
 			break;
 		endpoint_drop(a, c->base);
+		if (now_ms() >= deadline)
+			break;
 	}
 	if (rc == HF_OK)
 		rc = decode(&r.body, c, err);
@@ -1235,7 +1207,7 @@ static char *tasks_request(const char *role, const char *environ,
 
 static hf_rc fetch_job(struct aurora_api *a, const char *role,
 		       const char *environ, const char *name,
-		       struct aurora_job **out, struct hf_error *err)
+		       struct container_set **out, struct hf_error *err)
 {
 	struct call c = {.method = TASKS_METHOD};
 	char *body = tasks_request(role, environ, name);
@@ -1257,11 +1229,11 @@ static hf_rc fetch_job(struct aurora_api *a, const char *role,
 	return rc;
 }
 
-/* ---- the job cache -------------------------------------------------------- */
+/* ---- the job cache ------------------------------------------------------- */
 
 static void slot_free(struct job_slot *s)
 {
-	aurora_job_free(s->job);
+	container_set_free(s->job);
 	free(s);
 }
 
@@ -1319,7 +1291,7 @@ static void slot_refresh(struct aurora_api *a, struct job_slot *s,
 			 const char *role, const char *environ,
 			 const char *name)
 {
-	struct aurora_job *job = NULL;
+	struct container_set *job = NULL;
 	struct hf_error e;
 	hf_rc rc;
 
@@ -1328,7 +1300,7 @@ static void slot_refresh(struct aurora_api *a, struct job_slot *s,
 	hf_error_clear(&e);
 	rc = fetch_job(a, role, environ, name, &job, &e);
 	pthread_mutex_lock(&a->lock);
-	aurora_job_free(s->job);
+	container_set_free(s->job);
 	s->job = job;
 	s->rc = rc;
 	s->err = e;
@@ -1338,7 +1310,7 @@ static void slot_refresh(struct aurora_api *a, struct job_slot *s,
 	pthread_cond_broadcast(&a->cond);
 }
 
-static hf_rc slot_answer(const struct job_slot *s, struct aurora_job **out,
+static hf_rc slot_answer(const struct job_slot *s, struct container_set **out,
 			 struct hf_error *err)
 {
 	if (s->rc == HF_OK) {
@@ -1350,7 +1322,7 @@ static hf_rc slot_answer(const struct job_slot *s, struct aurora_job **out,
 
 hf_rc aurora_api_tasks(struct aurora_api *a, const char *role,
 		       const char *environ, const char *name,
-		       struct aurora_job **out, struct hf_error *err)
+		       struct container_set **out, struct hf_error *err)
 {
 	struct job_slot *s;
 	unsigned long seen;
@@ -1408,7 +1380,7 @@ void aurora_api_forget(struct aurora_api *a, const char *role,
 	free(key);
 }
 
-/* ---- health, open, close ---------------------------------------------------- */
+/* ---- health, open, close ------------------------------------------------- */
 
 void aurora_api_health(struct aurora_api *a, struct buf *out)
 {

@@ -9,49 +9,34 @@
  * zk/zk_port. The cluster conf key heronfs.aurora.scheduler_uri overrides
  * both. 307 redirects to the leader are followed with the POST kept.
  *
- * Replies are cached per job for heronfs.aurora.cache.ms (default 2000):
- * however many threads ask during that time, one request is made, and
- * threads that ask while it is in flight wait for its answer rather than
- * sending their own. No lock is held across the request. Every request is
- * bounded by heronfs.aurora.request.timeout.ms (default 5000). */
+ * Replies are cached per job for heronfs.aurora.cache.ms (default 2000; 0
+ * turns the cache off): however many threads ask during that time, one
+ * request is made, and threads that ask while it is in flight wait for its
+ * answer rather than sending their own. A failure is an answer too, kept
+ * as long. No lock is held across the request. Every call, the leader's
+ * lookup in ZooKeeper included, is bounded by
+ * heronfs.aurora.request.timeout.ms (default 5000); a leader that cannot
+ * be reached is looked up again, once, within that bound.
+ *
+ * libcurl's global state is initialised by aurora_api_open (reference
+ * counted; thread-safe in libcurl >= 7.84). All calls but close may run in
+ * many threads at once. */
 #ifndef HERONFS_AURORA_API_H
 #define HERONFS_AURORA_API_H
 
 #include <stddef.h>
 
 #include "buf.h"
+#include "containers.h"
 #include "hferr.h"
 
 struct heron_conf;
 struct aurora_api;
 
-struct aurora_event {
-	long long time_ms;
-	char *status;          /* lowercase ScheduleStatus name: "running" */
-	char *message;         /* may be NULL */
-};
-
-struct aurora_task {
-	int instance;
-	char *task_id;
-	char *status;          /* lowercase ScheduleStatus name */
-	char *host;            /* slaveHost, NULL while pending */
-	char *ancestor_id;     /* NULL if none */
-	int failure_count;
-	struct aurora_event *events;   /* oldest first */
-	size_t n_events;
-};
-
-struct aurora_job {
-	struct aurora_task *tasks;     /* every task the scheduler returned,
-					* sorted by instance, then by their
-					* first event time (newest last) */
-	size_t n_tasks;
-};
-
 /* cluster: the Aurora cluster name (the first part of job keys). Reads
- * clusters.json now; a missing entry is not an error here (health and
- * calls report it), so a mount never fails for it. */
+ * clusters.json now; a missing entry or a broken file is not an error here
+ * (health and calls report it), so a mount never fails for it. A bad
+ * heronfs.aurora.* value is HF_ERR_INVALID. */
 hf_rc aurora_api_open(const struct heron_conf *conf, const char *cluster,
 		      struct aurora_api **out, struct hf_error *err);
 void aurora_api_close(struct aurora_api *a);
@@ -59,27 +44,33 @@ void aurora_api_close(struct aurora_api *a);
 /* getTasksWithoutConfigs for job key role/environ/name (TaskQuery with
  * jobKeys only, as the aurora client sends it). A job with no tasks is an
  * empty job, not an error. The result is a private copy (free it with
- * aurora_job_free). */
+ * container_set_free). Errors: HF_ERR_INVALID for a key part that is not an
+ * Aurora identifier ([A-Za-z0-9_.-]+); HF_ERR_TIMEOUT when the bound
+ * passes; HF_ERR_UNAVAILABLE for no scheduler, an HTTP error, a Thrift
+ * exception or a Response that is not OK (with its details);
+ * HF_ERR_CORRUPT for a reply that does not decode. Messages name the URL
+ * (or the ZooKeeper hosts) and the cause. */
 hf_rc aurora_api_tasks(struct aurora_api *a, const char *role,
 		       const char *environ, const char *name,
-		       struct aurora_job **out, struct hf_error *err);
-void aurora_job_free(struct aurora_job *job);
+		       struct container_set **out, struct hf_error *err);
 
-/* The newest task of each instance, in instance order, pointing into job
- * (for containers/<i>/). Returns how many; *out is malloc'd. */
-size_t aurora_job_latest(const struct aurora_job *job,
-			 const struct aurora_task ***out);
-
-/* Drops the cached reply of a job (after a kill or restart). */
+/* Drops the cached reply of a job (after a kill or restart): the next call
+ * asks the scheduler. A request already in flight still answers the
+ * threads waiting for it. */
 void aurora_api_forget(struct aurora_api *a, const char *role,
 		       const char *environ, const char *name);
 
-/* One line, no newline: "scheduler: ok aurora http://h:p (leader from
- * zookeeper h:p/aurora/scheduler)" or "scheduler: unreachable aurora ...
- * (reason)". Makes one cheap request (getTierConfigs) when called. */
+/* One line, no newline. Makes one cheap request (getTierConfigs, not
+ * cached) when called. The forms ("(...)" says how the URL was found):
+ *   scheduler: ok aurora http://h:p (leader from zookeeper h:p/zk/path)
+ *   scheduler: ok aurora http://h:p (scheduler_uri in <dir>/clusters.json)
+ *   scheduler: ok aurora http://h:p (heronfs.aurora.scheduler_uri)
+ *   scheduler: unreachable aurora <URL, or zookeeper h:p/path> (reason)
+ *   scheduler: unreachable aurora cluster <name> (clusters.json trouble) */
 void aurora_api_health(struct aurora_api *a, struct buf *out);
 
-/* HTTP requests sent so far, for tests of the cache. */
+/* Requests sent to the scheduler so far (a followed redirect counts
+ * once; health's included), for tests of the cache. */
 unsigned long aurora_api_request_count(struct aurora_api *a);
 
 #endif

@@ -384,6 +384,8 @@ static char **merge_names(char **a, char **b)
 
 /* ---- views ---- */
 
+static char *cross_check(struct cluster *c, struct topo *t);
+
 hf_rc cluster_list(struct cluster *c, char ***names, struct hf_error *err)
 {
 	char **stored;
@@ -504,11 +506,16 @@ hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
 	enum inflight what;
 	const char *phase;
 	uint64_t bytes;
+	char *summary = NULL;
 	struct topo *t;
 	hf_rc rc = load(c, name, &t, err);
 
 	if (rc != HF_OK)
 		return rc;
+	if (f == TF_STATE || f == TF_STATUS || f == TF_STATUS_JSON ||
+	    f == TF_ERROR)
+		summary = cross_check(c, t);
+	x.tasks_summary = summary;
 	switch (f) {
 	case TF_STATE:
 		buf_printf(out, "%s\n", topo_state_word(t->state));
@@ -535,7 +542,219 @@ hf_rc cluster_render(struct cluster *c, const char *name, enum topo_file f,
 		rc = topo_render_node_json(t, file_dir[f], out, err);
 		break;
 	}
+	free(summary);
 	topo_free(t);
+	return rc;
+}
+
+/* ---- what the scheduler says ---- */
+
+static const char *const container_files[CTF_NFILES] = {
+	[CTF_STATE] = "state",
+	[CTF_HOST] = "host",
+	[CTF_EVENTS] = "events",
+};
+
+const char *container_file_name(enum container_file f)
+{
+	return f < CTF_NFILES ? container_files[f] : NULL;
+}
+
+enum container_file container_file_lookup(const char *name)
+{
+	for (int f = 0; f < CTF_NFILES; f++)
+		if (strcmp(container_files[f], name) == 0)
+			return (enum container_file)f;
+	return CTF_NFILES;
+}
+
+/* The job key Heron launched: the execution state's role and
+ * environment, else this mount's. */
+static struct job_key topo_job_key(struct cluster *c, const struct topo *t)
+{
+	const Heron__Proto__System__ExecutionState *es = t->execution_state;
+	struct job_key k = {c->name, c->role ? c->role : "", c->environ,
+			    t->name};
+
+	if (es) {
+		k.role = es->role;
+		k.environ = es->environ;
+	}
+	return k;
+}
+
+static hf_rc job_containers(struct cluster *c, const struct topo *t,
+			    struct container_set **set, struct hf_error *err)
+{
+	struct job_key key = topo_job_key(c, t);
+
+	if (!c->sched)
+		return hf_fail(err, HF_ERR_UNAVAILABLE, "no scheduler: %s",
+			       c->sched_error);
+	if (!*key.role)
+		return hf_fail(err, HF_ERR_NOTFOUND, "topology %s has no "
+			       "execution state: its job is unknown", t->name);
+	return scheduler_containers(c->sched, &key, set, err);
+}
+
+/* Aurora's ACTIVE_STATES: a task that runs or will run. */
+static bool active(const char *status)
+{
+	static const char *const words[] = {
+		"pending", "throttled", "assigned", "starting", "running",
+		"killing", "restarting", "draining", "preempting",
+		"partitioned"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (strcmp(status, words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "2 running, 1 pending" over the newest task of each container; the
+ * number of active ones in *n_active. */
+static char *summarize(const struct container_set *set, size_t *n_active)
+{
+	const struct container_task **latest;
+	size_t n = container_set_latest(set, &latest);
+	struct buf b = {0};
+	bool *done = xcalloc(n + 1, sizeof(bool));
+
+	*n_active = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t count = 0;
+
+		*n_active += active(latest[i]->status);
+		if (done[i])
+			continue;
+		for (size_t j = i; j < n; j++)
+			if (strcmp(latest[j]->status, latest[i]->status) == 0) {
+				count++;
+				done[j] = true;
+			}
+		buf_printf(&b, "%s%zu %s", b.len ? ", " : "", count,
+			   latest[i]->status);
+	}
+	if (!n)
+		buf_puts(&b, "no tasks");
+	free(done);
+	free(latest);
+	return buf_steal(&b);
+}
+
+/* Heron's state next to the scheduler's: a topology Heron believes
+ * launched whose job the scheduler does not run is orphaned. When the
+ * scheduler cannot be asked, Heron's view stands (health says why). */
+static char *cross_check(struct cluster *c, struct topo *t)
+{
+	struct container_set *set = NULL;
+	struct hf_error err = {0};
+	size_t n_active;
+	char *summary;
+
+	if (!t->scheduler_location || (t->state != TOPO_STARTING &&
+				       t->state != TOPO_RUNNING &&
+				       t->state != TOPO_PAUSED))
+		return NULL;
+	if (job_containers(c, t, &set, &err) != HF_OK) {
+		LOG_D("%s: scheduler not asked: %s", t->name, err.msg);
+		return NULL;
+	}
+	summary = summarize(set, &n_active);
+	container_set_free(set);
+	if (n_active == 0) {
+		free(t->reason);
+		t->reason = xasprintf("the scheduler runs no job for topology "
+				      "%s (%s)", t->name, summary);
+		t->state = TOPO_ORPHANED;
+	}
+	return summary;
+}
+
+hf_rc cluster_containers(struct cluster *c, const char *name, int **ids,
+			 size_t *n, struct hf_error *err)
+{
+	const struct container_task **latest;
+	struct container_set *set = NULL;
+	struct topo *t;
+	hf_rc rc = load(c, name, &t, err);
+
+	if (rc != HF_OK)
+		return rc;
+	rc = job_containers(c, t, &set, err);
+	topo_free(t);
+	if (rc == HF_ERR_NOTFOUND) {
+		*ids = xcalloc(1, sizeof(int));
+		*n = 0;
+		return HF_OK;
+	}
+	if (rc != HF_OK)
+		return rc;
+	*n = container_set_latest(set, &latest);
+	*ids = xcalloc(*n + 1, sizeof(int));
+	for (size_t i = 0; i < *n; i++)
+		(*ids)[i] = latest[i]->instance;
+	free(latest);
+	container_set_free(set);
+	return HF_OK;
+}
+
+static void render_events(const struct container_set *set, int instance,
+			  struct buf *out)
+{
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		const struct container_task *t = &set->tasks[i];
+
+		if (t->instance != instance)
+			continue;
+		for (size_t e = 0; e < t->n_events; e++) {
+			const struct container_event *ev = &t->events[e];
+			char when[32];
+
+			iso8601_utc(ev->time_ms / 1000, when, sizeof(when));
+			/* ...:SSZ -> ...:SS.mmmZ */
+			when[19] = '\0';
+			buf_printf(out, "%s.%03lldZ %s %s%s%s\n", when,
+				   ev->time_ms % 1000, ev->status, t->task_id,
+				   ev->message ? " " : "",
+				   ev->message ? ev->message : "");
+		}
+	}
+}
+
+hf_rc cluster_render_container(struct cluster *c, const char *name,
+			       int instance, enum container_file f,
+			       struct buf *out, struct hf_error *err)
+{
+	const struct container_task **latest, *task = NULL;
+	struct container_set *set = NULL;
+	struct topo *t;
+	size_t n;
+	hf_rc rc = load(c, name, &t, err);
+
+	if (rc != HF_OK)
+		return rc;
+	rc = job_containers(c, t, &set, err);
+	topo_free(t);
+	if (rc != HF_OK)
+		return rc;
+	n = container_set_latest(set, &latest);
+	for (size_t i = 0; i < n; i++)
+		if (latest[i]->instance == instance)
+			task = latest[i];
+	free(latest);
+	if (!task)
+		rc = hf_fail(err, HF_ERR_NOTFOUND, "topology %s has no "
+			     "container %d", name, instance);
+	else if (f == CTF_STATE)
+		buf_printf(out, "%s\n", task->status);
+	else if (f == CTF_HOST)
+		buf_printf(out, "%s", task->host ? task->host : "");
+	else
+		render_events(set, instance, out);
+	if (f == CTF_HOST && task && task->host)
+		buf_puts(out, "\n");
+	container_set_free(set);
 	return rc;
 }
 
@@ -548,9 +767,13 @@ void cluster_render_health(struct cluster *c, struct buf *out)
 		buf_puts(out, "statemgr: not started");
 	}
 	buf_puts(out, "\n");
-	if (c->sched_error)
+	if (c->sched) {
+		scheduler_health(c->sched, out);
+		buf_puts(out, "\n");
+	} else {
 		buf_printf(out, "scheduler: unsupported (%s)\n",
 			   c->sched_error);
+	}
 	if (c->upl) {
 		uploader_health(c->upl, c->conf, out);
 		buf_puts(out, "\n");

@@ -110,6 +110,25 @@ hf_rc cluster_control(struct cluster *c, const char *name,
 		      enum control_verb verb, int container, const char *user,
 		      struct hf_error *err);
 
+/* The files of containers/<i>/. */
+enum container_file { CTF_STATE, CTF_HOST, CTF_EVENTS, CTF_NFILES };
+
+const char *container_file_name(enum container_file f);
+/* CTF_NFILES when name is not a container file. */
+enum container_file container_file_lookup(const char *name);
+
+/* The container indexes the scheduler knows for the topology, sorted;
+ * *ids is malloc'd. */
+hf_rc cluster_containers(struct cluster *c, const char *name, int **ids,
+			 size_t *n, struct hf_error *err);
+
+/* Renders containers/<instance>/<f>: the task state word, the host (empty
+ * while unplaced), or one line per task event of that container,
+ * oldest first, across the tasks that replaced each other. */
+hf_rc cluster_render_container(struct cluster *c, const char *name,
+			       int instance, enum container_file f,
+			       struct buf *out, struct hf_error *err);
+
 /* Records err as the topology's last error (for `error`), for failures
  * found before cluster_control runs, such as an unknown verb. */
 void cluster_note_error(struct cluster *c, const char *name,

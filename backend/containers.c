@@ -1,6 +1,7 @@
 #include "containers.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -37,7 +38,10 @@ static int cmp_task(const void *a, const void *b)
 
 	if (x->instance != y->instance)
 		return x->instance < y->instance ? -1 : 1;
-	return fx < fy ? -1 : fx > fy;
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	return strcmp(x->task_id ? x->task_id : "",
+		      y->task_id ? y->task_id : "");
 }
 
 void container_set_sort(struct container_set *set)

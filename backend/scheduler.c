@@ -23,6 +23,7 @@ static const struct {
 	const struct sched_ops *ops;
 } backends[] = {
 	{"scheduler.aurora.AuroraScheduler", &sched_aurora_ops},
+	{"scheduler.local.LocalScheduler", &sched_local_ops},
 };
 
 hf_rc scheduler_open(const struct heron_conf *conf, struct scheduler **out,
@@ -135,4 +136,27 @@ char *scheduler_job_link(struct scheduler *s,
 			 const struct heron_conf *topology_conf)
 {
 	return s->ops->job_link(s->be, topology_conf);
+}
+
+hf_rc scheduler_containers(struct scheduler *s, const struct job_key *key,
+			   struct container_set **out, struct hf_error *err)
+{
+	hf_rc rc = check_key(key, err);
+
+	*out = NULL;
+	if (rc != HF_OK)
+		return rc;
+	if (!s->ops->containers) {
+		*out = xcalloc(1, sizeof(**out));
+		return HF_OK;
+	}
+	return s->ops->containers(s->be, key, out, err);
+}
+
+void scheduler_health(struct scheduler *s, struct buf *out)
+{
+	if (s->ops->health)
+		s->ops->health(s->be, out);
+	else
+		buf_printf(out, "scheduler: %s", s->ops->kind);
 }

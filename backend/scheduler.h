@@ -3,7 +3,10 @@
  *
  * Implemented: scheduler.aurora.AuroraScheduler, which drives the `aurora`
  * command exactly as Heron's AuroraCLIController does (same argv, same 13
- * bindings, job key <cluster>/<role>/<environ>/<name>). */
+ * bindings, job key <cluster>/<role>/<environ>/<name>), and
+ * scheduler.local.LocalScheduler, which runs the topology's heron-executors
+ * as processes of this machine, as Heron's LocalLauncher and LocalScheduler
+ * do (see scheduler_local.c). */
 #ifndef HERONFS_SCHEDULER_H
 #define HERONFS_SCHEDULER_H
 
@@ -56,6 +59,12 @@ struct launch_spec {
 	 * HERON_CONF=./heron-conf) with the topology's tokens: every binding
 	 * value comes from it, as Heron computes them. */
 	const struct heron_conf *cluster_conf;
+	/* The conf in local mode (the real HERON_HOME and conf directory)
+	 * with the topology's tokens, as Heron's launcher reads it: the
+	 * local scheduler takes heron.scheduler.local.working.directory and
+	 * the heron.package.* keys from it, since they name paths on this
+	 * machine. Needed by the local scheduler only. */
+	const struct heron_conf *local_conf;
 	enum heron_spelling spelling;
 };
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aurora_api.h"
 #include "heron_conf.h"
 #include "log.h"
 #include "packing.h"
@@ -53,6 +54,7 @@ struct sched_backend {
 	char *environ_pattern;    /* as configured, for messages */
 	regex_t environ_re;
 	bool have_re;
+	struct aurora_api *api;   /* task status, from the scheduler's API */
 };
 
 /* ---- argv --------------------------------------------------------------- */
@@ -335,6 +337,8 @@ static hf_rc aurora_kill(struct sched_backend *be, const struct job_key *key,
 		hf_fail(err, rc, "%s (%d attempts)", e.msg, be->kill_attempts);
 	else if (rc != HF_OK)
 		hf_fail(err, rc, "%s", e.msg);
+	/* The tasks changed: the next read asks the scheduler. */
+	aurora_api_forget(be->api, key->role, key->environ, key->name);
 	cmd_free(&c);
 	free(what);
 	free(k);
@@ -358,6 +362,7 @@ static hf_rc aurora_restart(struct sched_backend *be,
 	cmd_add(&c, "%s", target);
 	cmd_batch_options(&c, be);
 	rc = run(be, &c, what, err);
+	aurora_api_forget(be->api, key->role, key->environ, key->name);
 	cmd_free(&c);
 	free(what);
 	free(target);
@@ -481,12 +486,23 @@ static hf_rc read_settings(struct sched_backend *be,
 	return HF_OK;
 }
 
+/* The Aurora cluster is the Heron cluster: the conf directory's name, as
+ * in the job keys Heron builds. */
+static const char *aurora_cluster_name(const struct heron_conf *conf)
+{
+	const char *dir = heron_conf_dir(conf);
+	const char *slash = strrchr(dir, '/');
+
+	return slash ? slash + 1 : dir;
+}
+
 static void aurora_close(struct sched_backend *be)
 {
 	if (!be)
 		return;
 	if (be->have_re)
 		regfree(&be->environ_re);
+	aurora_api_close(be->api);
 	free(be->environ_pattern);
 	free(be->template);
 	free(be->command);
@@ -501,12 +517,29 @@ static hf_rc aurora_open(const struct heron_conf *conf,
 
 	if (rc == HF_OK)
 		rc = compile_environ(be, conf, err);
+	if (rc == HF_OK)
+		rc = aurora_api_open(conf, aurora_cluster_name(conf), &be->api,
+				     err);
 	if (rc != HF_OK) {
 		aurora_close(be);
 		be = NULL;
 	}
 	*out = be;
 	return rc;
+}
+
+static hf_rc aurora_containers(struct sched_backend *be,
+			       const struct job_key *key,
+			       struct container_set **out,
+			       struct hf_error *err)
+{
+	return aurora_api_tasks(be->api, key->role, key->environ, key->name,
+				out, err);
+}
+
+static void aurora_health(struct sched_backend *be, struct buf *out)
+{
+	aurora_api_health(be->api, out);
 }
 
 const struct sched_ops sched_aurora_ops = {
@@ -518,4 +551,6 @@ const struct sched_ops sched_aurora_ops = {
 	.kill = aurora_kill,
 	.restart = aurora_restart,
 	.job_link = aurora_job_link,
+	.containers = aurora_containers,
+	.health = aurora_health,
 };

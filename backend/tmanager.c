@@ -28,8 +28,8 @@
 
 /* Enough for the first line of any controller reply; the rest is read and
  * dropped so that the exchange still ends normally. */
-#define BODY_KEEP  4096
-#define LINE_MAX_SHOWN 200
+#define BODY_KEEP   4096
+#define LINE_SHOWN  200
 
 static size_t keep_head(char *data, size_t size, size_t n, void *arg)
 {
@@ -47,8 +47,7 @@ static void first_line(const struct buf *body, char *out, size_t size)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < body->len && n + 1 < size && n < LINE_MAX_SHOWN;
-	     i++) {
+	for (size_t i = 0; i < body->len && n + 1 < size; i++) {
 		unsigned char c = (unsigned char)body->data[i];
 		if (c == '\n' || c == '\r')
 			break;
@@ -84,7 +83,7 @@ static hf_rc outcome(CURL *h, CURLcode cc, const char *url,
 		     const char *errbuf, const struct buf *body,
 		     long timeout_ms, struct hf_error *err)
 {
-	char line[LINE_MAX_SHOWN + 1];
+	char line[LINE_SHOWN + 1];
 	long status = 0;
 
 	if (cc == CURLE_OPERATION_TIMEDOUT)

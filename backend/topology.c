@@ -441,7 +441,8 @@ static void gather_packing(const Heron__Proto__System__PackingPlan *pp,
 	f->containers = f->instances = -1;
 	if (!pp)
 		return;
-	f->containers = (long)pp->n_container_plans;
+	/* Heron's NUM_CONTAINERS: the plan's containers and the TManager's. */
+	f->containers = (long)pp->n_container_plans + 1;
 	f->instances = 0;
 	for (size_t i = 0; i < pp->n_container_plans; i++)
 		f->instances += (long)pp->container_plans[i]->n_instance_plans;
@@ -497,6 +498,19 @@ static void put_count(struct buf *out, const char *key, long n)
 	put_line(out, key, n >= 0 ? s : NULL, "unknown");
 }
 
+/* "containers: 3", or with what the scheduler says of them:
+ * "containers: 3 (2 running, 1 pending)". */
+static void put_containers(struct buf *out, long n, const char *summary)
+{
+	char s[160];
+
+	if (n >= 0 && summary)
+		snprintf(s, sizeof(s), "%ld (%s)", n, summary);
+	else if (n >= 0)
+		snprintf(s, sizeof(s), "%ld", n);
+	put_line(out, "containers", n >= 0 ? s : NULL, "unknown");
+}
+
 static void put_release(struct buf *out,
 			const Heron__Proto__System__HeronReleaseState *r)
 {
@@ -550,7 +564,7 @@ void topo_render_status(const struct topo *t, const struct topo_extra *x,
 			 : NULL,
 		 "unknown");
 	put_release(out, f.release);
-	put_count(out, "containers", f.containers);
+	put_containers(out, f.containers, x ? x->tasks_summary : NULL);
 	put_count(out, "instances", f.instances);
 	put_tmanager(out, f.tmanager);
 	put_line(out, "job_link", f.job_link, "none");
@@ -650,6 +664,7 @@ void topo_render_status_json(const struct topo *t, const struct topo_extra *x,
 				       : json_null());
 	SET("release", release_json(f.release));
 	SET("containers", count_json(f.containers));
+	SET("container_states", pbjson_string(x ? x->tasks_summary : NULL));
 	SET("instances", count_json(f.instances));
 	SET("stmgrs", count_json(pp ? (long)pp->n_stmgrs : -1));
 	SET("tmanager", tmanager_json(f.tmanager));

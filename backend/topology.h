@@ -71,13 +71,18 @@ hf_rc topo_list(struct statemgr *sm, char ***names, struct hf_error *err);
 
 /* Context that is not in the state manager, for status rendering. */
 struct topo_extra {
-	const char *cluster;   /* the cluster directory name */
+	const char *cluster;        /* the cluster directory name */
+	const char *tasks_summary;  /* what the scheduler says of the
+				     * containers, e.g. "2 running, 1 pending",
+				     * or NULL when it was not asked */
 };
 
 /* `status`: one "key: value" line per item, in this order: name, id,
  * state, cluster (the execution state's, else x's), role, environ,
  * submitted_by, submitted_at (ISO 8601 UTC), release ("<version>
- * username=<u> tag=<t>", the last two when set), containers, instances,
+ * username=<u> tag=<t>", the last two when set), containers (Heron's
+ * NUM_CONTAINERS: the plan's and the TManager's, with x->tasks_summary
+ * in parentheses when given), instances,
  * tmanager (host:controller_port of this topology's TManager), job_link,
  * has_physical_plan, has_packing_plan, has_tmanager_location,
  * has_scheduler_location (yes|no), and reason when orphaned. A value that

@@ -65,6 +65,22 @@ static void fill_file(struct stat *st, mode_t perm)
 	st->st_size = 0;   /* generated text: opened with direct_io */
 }
 
+static int container_exists(const char *path, const struct tnode *n)
+{
+	struct hf_error err = {0};
+	size_t count;
+	int *ids;
+	bool found = false;
+
+	if (cluster_containers(n->cluster, n->name, &ids, &count, &err) !=
+	    HF_OK)
+		return fail(path, &err);
+	for (size_t i = 0; i < count; i++)
+		found |= ids[i] == n->instance;
+	free(ids);
+	return found ? 0 : -ENOENT;
+}
+
 /* Resolves path and checks that what it names exists now. */
 static int lookup(const char *path, struct tnode *n)
 {
@@ -77,9 +93,13 @@ static int lookup(const char *path, struct tnode *n)
 	switch (n->kind) {
 	case TN_TOPOLOGY:
 	case TN_CONTROL:
+	case TN_CONTAINERS:
 		if (cluster_topology_exists(n->cluster, n->name, &err) != HF_OK)
 			return fail(path, &err);
 		return 0;
+	case TN_CONTAINER:
+	case TN_CONTAINER_FILE:
+		return container_exists(path, n);
 	case TN_TOPOLOGY_FILE:
 		if (cluster_topology_files(n->cluster, n->name, present,
 					   &err) != HF_OK)
@@ -130,6 +150,8 @@ static int hfs_getattr(const char *path, struct stat *st,
 	case TN_ROOT:
 	case TN_CLUSTER:
 	case TN_TOPOLOGY:
+	case TN_CONTAINERS:
+	case TN_CONTAINER:
 		fill_dir(st);
 		break;
 	case TN_TOPOLOGIES:
@@ -139,6 +161,7 @@ static int hfs_getattr(const char *path, struct stat *st,
 		break;
 	case TN_CLUSTER_FILE:
 	case TN_TOPOLOGY_FILE:
+	case TN_CONTAINER_FILE:
 		fill_file(st, 0444);
 		break;
 	case TN_CONTROL:
@@ -187,6 +210,27 @@ static int list_topology(const char *path, const struct tnode *n,
 		if (present[f])
 			add_entry(ctx, topo_file_name((enum topo_file)f));
 	add_entry(ctx, "control");
+	add_entry(ctx, "containers");
+	return 0;
+}
+
+static int list_containers(const char *path, const struct tnode *n,
+			   struct filler_ctx *ctx)
+{
+	struct hf_error err = {0};
+	size_t count;
+	int *ids;
+
+	if (cluster_containers(n->cluster, n->name, &ids, &count, &err) !=
+	    HF_OK)
+		return fail(path, &err);
+	for (size_t i = 0; i < count; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%d", ids[i]);
+		add_entry(ctx, name);
+	}
+	free(ids);
 	return 0;
 }
 
@@ -219,6 +263,13 @@ static int hfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return list_topologies(path, n.cluster, &ctx);
 	case TN_TOPOLOGY:
 		return list_topology(path, &n, &ctx);
+	case TN_CONTAINERS:
+		return list_containers(path, &n, &ctx);
+	case TN_CONTAINER:
+		for (int f = 0; f < CTF_NFILES; f++)
+			add_entry(&ctx,
+				  container_file_name((enum container_file)f));
+		return 0;
 	default:
 		return -ENOTDIR;
 	}
@@ -238,6 +289,11 @@ static int render(const char *path, const struct tnode *n, struct buf *out)
 	case TN_TOPOLOGY_FILE:
 		if (cluster_render(n->cluster, n->name, n->tfile, out, &err) !=
 		    HF_OK)
+			return fail(path, &err);
+		return 0;
+	case TN_CONTAINER_FILE:
+		if (cluster_render_container(n->cluster, n->name, n->instance,
+					     n->ctfile, out, &err) != HF_OK)
 			return fail(path, &err);
 		return 0;
 	default:

@@ -1,6 +1,7 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const cfile_names[CF_NFILES] = {
@@ -56,6 +57,43 @@ static int resolve_cluster_child(const char *comp, struct tnode *n)
 	return -ENOENT;
 }
 
+/* A container index as the scheduler numbers them: no sign, no leading
+ * zero, so each container has one name. */
+static bool parse_instance(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (!*s || (s[0] == '0' && s[1]) || s[0] < '0' || s[0] > '9')
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v > 1000000)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* <name>/containers[/<i>[/<file>]] */
+static int resolve_containers(const char *p, struct tnode *n)
+{
+	char comp[256];
+	int r;
+
+	n->kind = TN_CONTAINERS;
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
+	if (!parse_instance(comp, &n->instance))
+		return -ENOENT;
+	n->kind = TN_CONTAINER;
+	if ((r = next_component(&p, comp)) <= 0)
+		return r < 0 ? -ENOENT : 0;
+	n->ctfile = container_file_lookup(comp);
+	if (n->ctfile == CTF_NFILES)
+		return -ENOENT;
+	n->kind = TN_CONTAINER_FILE;
+	return next_component(&p, comp) ? -ENOENT : 0;
+}
+
 /* Every step below returns 0 when the path ends there. */
 int tree_resolve(const struct heronfs *fs, const char *path, struct tnode *n)
 {
@@ -88,6 +126,8 @@ int tree_resolve(const struct heronfs *fs, const char *path, struct tnode *n)
 		n->kind = TN_CONTROL;
 		return next_component(&p, comp) ? -ENOENT : 0;
 	}
+	if (strcmp(comp, "containers") == 0)
+		return resolve_containers(p, n);
 	n->tfile = topo_file_lookup(comp);
 	if (n->tfile == TF_NFILES)
 		return -ENOENT;

@@ -4,7 +4,8 @@
  *   /<cluster>/                     topologies/ log health
  *   /<cluster>/topologies/          one directory per topology
  *   /<cluster>/topologies/<name>/   state status status.json error *.json
- *                                   control
+ *                                   control containers/
+ *   /<cluster>/topologies/<name>/containers/<i>/   state host events
  *
  * tree_resolve only parses a path into a node; whether a topology or a
  * plan file exists right now is the caller's question to the cluster. */
@@ -22,6 +23,9 @@ enum tnode_kind {
 	TN_TOPOLOGY,
 	TN_TOPOLOGY_FILE,
 	TN_CONTROL,          /* <name>/control */
+	TN_CONTAINERS,       /* <name>/containers/ */
+	TN_CONTAINER,        /* <name>/containers/<i>/ */
+	TN_CONTAINER_FILE,   /* <name>/containers/<i>/<file> */
 };
 
 enum cluster_file { CF_LOG, CF_HEALTH, CF_NFILES };
@@ -32,6 +36,8 @@ struct tnode {
 	enum cluster_file cfile;      /* TN_CLUSTER_FILE */
 	enum topo_file tfile;         /* TN_TOPOLOGY_FILE */
 	char name[256];               /* TN_TOPOLOGY*: the topology name */
+	int instance;                 /* TN_CONTAINER*: the container */
+	enum container_file ctfile;   /* TN_CONTAINER_FILE */
 };
 
 /* 0, or -ENOENT for a path that names nothing heronfs could serve. */

@@ -52,10 +52,10 @@ static const char *or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
-static void print_job(const struct aurora_job *job)
+static void print_job(const struct container_set *job)
 {
 	for (size_t i = 0; i < job->n_tasks; i++) {
-		const struct aurora_task *t = &job->tasks[i];
+		const struct container_task *t = &job->tasks[i];
 		printf("%d %s %s %s %s %d %zu\n", t->instance, t->status,
 		       or_dash(t->host), t->task_id, or_dash(t->ancestor_id),
 		       t->failure_count, t->n_events);
@@ -67,7 +67,7 @@ struct reads {
 	struct aurora_api *api;
 	const char *role, *environ, *name;
 	long repeat;
-	struct aurora_job *job;    /* the last answer */
+	struct container_set *job;    /* the last answer */
 	struct hf_error err;
 	hf_rc rc;
 };
@@ -78,7 +78,7 @@ static void *read_job(void *arg)
 
 	pthread_barrier_wait(r->start);
 	for (long i = 0; i < r->repeat && r->rc == HF_OK; i++) {
-		aurora_job_free(r->job);
+		container_set_free(r->job);
 		r->job = NULL;
 		r->rc = aurora_api_tasks(r->api, r->role, r->environ, r->name,
 					 &r->job, &r->err);
@@ -86,10 +86,10 @@ static void *read_job(void *arg)
 	return NULL;
 }
 
-static void print_latest(const struct aurora_job *job)
+static void print_latest(const struct container_set *job)
 {
-	const struct aurora_task **latest;
-	size_t n = aurora_job_latest(job, &latest);
+	const struct container_task **latest;
+	size_t n = container_set_latest(job, &latest);
 
 	for (size_t i = 0; i < n; i++)
 		printf("latest %d %s %s\n", latest[i]->instance,
@@ -98,7 +98,7 @@ static void print_latest(const struct aurora_job *job)
 }
 
 /* Options after NAME: repeat N, threads T (each thread reads N times, all
- * at once), latest (also print aurora_job_latest). */
+ * at once), latest (also print container_set_latest). */
 static bool parse_options(int argc, char **argv, long *repeat, long *threads,
 			  bool *latest)
 {
@@ -130,7 +130,10 @@ static int run_tasks(struct aurora_api *a, char **argv, int argc)
 	for (long i = 0; i < threads; i++) {
 		r[i] = (struct reads){&start, a, argv[4], argv[5], argv[6],
 				      repeat, NULL, {0}, HF_OK};
-		pthread_create(&tid[i], NULL, read_job, &r[i]);
+		if (pthread_create(&tid[i], NULL, read_job, &r[i]) != 0) {
+			perror("aurora_probe: pthread_create");
+			exit(1);
+		}
 	}
 	for (long i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
@@ -144,7 +147,7 @@ static int run_tasks(struct aurora_api *a, char **argv, int argc)
 			print_latest(r[0].job);
 	}
 	for (long i = 0; i < threads; i++)
-		aurora_job_free(r[i].job);
+		container_set_free(r[i].job);
 	printf("requests %lu\n", aurora_api_request_count(a));
 	return status;
 }

@@ -260,7 +260,7 @@ def test_health_names_the_scheduler_and_how_it_was_found(job, probe):
         job.url, job.config_root)
 
 
-def test_tasks_and_health_through_zookeeper(aurora_factory, zk, probe, tmp_path):
+def test_tasks_and_health_through_zookeeper(zk, aurora_factory, probe, tmp_path):
     aurora = aurora_factory(zk=zk)
     create_job(aurora, tmp_path)
     env = dict(aurora.env, HOME=str(probe.home))
@@ -462,7 +462,7 @@ def test_stopped_scheduler_fails_at_once_and_comes_back(job, probe):
     assert task_lines(probe.tasks(conf, env=env))[0] == expected_lines(job)
 
 
-def test_stopped_scheduler_in_zookeeper(aurora_factory, zk, probe, tmp_path):
+def test_stopped_scheduler_in_zookeeper(zk, aurora_factory, probe, tmp_path):
     aurora = aurora_factory(zk=zk)
     create_job(aurora, tmp_path)
     env = dict(aurora.env, HOME=str(probe.home))
@@ -581,7 +581,7 @@ def test_tmanager_unknown_verb(probe):
 # --- memory -------------------------------------------------------------------------------------
 
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind not installed")
-def test_probe_is_valgrind_clean(aurora_factory, zk, probe, scripted, tmp_path):
+def test_probe_is_valgrind_clean(zk, aurora_factory, probe, scripted, tmp_path):
     """ZooKeeper discovery, HTTP, parsing, the cache with four threads, health, and the
     TManager client, with no leak and no error."""
     aurora = aurora_factory(zk=zk)

@@ -195,3 +195,58 @@ def test_tmanager_down_gives_eio(env):
                         "deactivate")
     assert status != 0 and "Input/output error" in err, err
     assert "Deaf" in m.read("devcluster", "log")
+
+
+def api_calls(env, method):
+    with open(env.aurora.log_path) as f:
+        return sum(1 for line in f if "api call %s" % method in line)
+
+
+def test_containers_show_aurora_tasks(env):
+    m, d, _ = submitted(env, stmgrs=2)
+    cdir = os.path.join(d, "containers")
+    assert sorted(os.listdir(cdir)) == ["0", "1", "2"]
+    for i in ("0", "1", "2"):
+        assert sorted(os.listdir(os.path.join(cdir, i))) == \
+            ["events", "host", "state"]
+        assert open(os.path.join(cdir, i, "state")).read() == "running\n"
+        assert open(os.path.join(cdir, i, "host")).read() == "127.0.0.1\n"
+        events = open(os.path.join(cdir, i, "events")).read().splitlines()
+        words = [line.split()[1] for line in events]
+        assert words[0] == "pending" and words[-1] == "running", events
+    status = open(os.path.join(d, "status")).read()
+    assert "containers: 3 (3 running)\n" in status, status
+    health = m.read("devcluster", "health")
+    assert "\nscheduler: ok aurora http://127.0.0.1:%d" % env.aurora.port \
+        in health, health
+
+
+def test_hundred_reads_one_scheduler_request(tmp_path, config_path, zk,
+                                              aurora, heron_core,
+                                              mount_factory):
+    # A cache period longer than the test, so no timing can split it.
+    env = Env(tmp_path, config_path, zk, aurora, heron_core, mount_factory,
+              **{"heronfs.yaml": {"heronfs.aurora.cache.ms": 600000}})
+    submitted(env, stmgrs=2)
+    fresh = env.mount()      # a daemon that has asked nothing yet
+    cdir = os.path.join(fresh.topologies, "Ctl", "containers")
+    before = api_calls(env, "getTasksWithoutConfigs")
+    for _ in range(100):
+        for i in ("0", "1", "2"):
+            assert open(os.path.join(cdir, i, "state")).read() == \
+                "running\n"
+            open(os.path.join(cdir, i, "host")).read()
+            open(os.path.join(cdir, i, "events")).read()
+    assert api_calls(env, "getTasksWithoutConfigs") - before == 1
+
+
+def test_job_killed_behind_herons_back_is_orphaned(env):
+    m, d, _ = submitted(env)
+    r = env.aurora.cli("job", "killall", "devcluster/%s/%s/Ctl" % (ROLE, ENV))
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: open(os.path.join(d, "state")).read() ==
+                    "orphaned\n", 10)
+    assert "scheduler runs no job" in open(os.path.join(d, "error")).read()
+    # And kill cleans it up.
+    os.rmdir(d)
+    assert env.nodes("Ctl") == set()

@@ -91,7 +91,8 @@ def test_status_lines(zk, cluster):
     assert st["environ"] == "devel"
     assert st["submitted_by"] == "bob"
     assert st["submitted_at"] == "2023-11-14T22:13:20Z"
-    assert st["containers"] == "2"
+    # Heron's NUM_CONTAINERS: two stream manager containers + the TManager's.
+    assert st["containers"] == "3"
     assert st["instances"] == "4"
     tm = s.tmanager_location
     assert st["tmanager"] == "%s:%d" % (tm.host, tm.controller_port)

@@ -629,6 +629,9 @@ class ApiHandler(BaseHTTPRequestHandler):
             out_type, out_factory = aurora_thrift.BINARY, TBinaryProtocol.TBinaryProtocolFactory()
         else:
             out_type, out_factory = aurora_thrift.JSON, TJSONProtocol.TJSONProtocolFactory()
+        # One line per call, so tests can count what a client asked.
+        log.info("api call %s", body.split(b",", 2)[1].strip(b'"').decode(errors="replace")
+                 if content_type != aurora_thrift.BINARY and body.count(b",") >= 2 else "(binary)")
         out = TTransport.TMemoryBuffer()
         try:
             self.processor.process(in_factory.getProtocol(TTransport.TMemoryBuffer(body)),

@@ -858,7 +858,7 @@ static void test_status_running(void **state)
 		"submitted_by: alice\n"
 		"submitted_at: 2026-11-29T09:10:48Z\n"
 		"release: 0.20.5-incubating username=builder\n"
-		"containers: 2\n"
+		"containers: 3\n"
 		"instances: 3\n"
 		"tmanager: host1.example.com:37000\n"
 		"job_link: http://aurora:8081/scheduler/alice/default/WordCount\n"
@@ -921,7 +921,8 @@ static void test_status_json(void **state)
 	static const char *const keys[] = {
 		"name", "id", "state", "reason", "cluster", "role", "environ",
 		"submitted_by", "submitted_at", "submission_time", "release",
-		"containers", "instances", "stmgrs", "tmanager", "scheduler",
+		"containers", "container_states", "instances", "stmgrs",
+		"tmanager", "scheduler",
 		"job_link", "has_topology", "has_execution_state",
 		"has_physical_plan", "has_packing_plan",
 		"has_tmanager_location", "has_scheduler_location", "corrupt"};
@@ -949,7 +950,7 @@ static void test_status_json(void **state)
 		json_integer_value(json_object_get(v, "submission_time")),
 		SUBMITTED);
 	assert_int_equal(json_integer_value(json_object_get(v, "containers")),
-			 2);
+			 3);
 	assert_int_equal(json_integer_value(json_object_get(v, "instances")),
 			 3);
 	assert_true(json_is_true(json_object_get(v, "has_physical_plan")));
