@@ -11,6 +11,7 @@
 #include "log.h"
 #include "statemgr.h"
 #include "topology.h"
+#include "urlcheck.h"
 
 static const char *const file_names[TF_NFILES] = {
 	[TF_STATE] = "state",
@@ -758,6 +759,8 @@ hf_rc cluster_render_container(struct cluster *c, const char *name,
 	return rc;
 }
 
+static void core_package_health(struct cluster *c, struct buf *out);
+
 void cluster_render_health(struct cluster *c, struct buf *out)
 {
 	if (c->sm) {
@@ -779,6 +782,40 @@ void cluster_render_health(struct cluster *c, struct buf *out)
 		buf_puts(out, "\n");
 	} else
 		buf_printf(out, "uploader: unsupported (%s)\n", c->upl_error);
+	core_package_health(c, out);
+}
+
+/* The check the Heron docs ask operators to make by hand: can the
+ * containers get heron-core? */
+static void core_package_health(struct cluster *c, struct buf *out)
+{
+	struct hf_error err = {0};
+	int64_t size;
+
+	if (!heron_conf_get_bool(c->conf, "heron.package.use_core_uri",
+				 true)) {
+		const char *dir = heron_conf_get(c->conf,
+						 "heron.package.core.directory");
+
+		if (dir && access(dir, R_OK | X_OK) == 0)
+			buf_printf(out, "core package: ok directory %s\n", dir);
+		else
+			buf_printf(out, "core package: missing directory %s\n",
+				   dir ? dir : "(heron.package.core.directory "
+					       "unset)");
+		return;
+	}
+	const char *uri = heron_conf_get(c->conf, "heron.package.core.uri");
+
+	if (!uri) {
+		buf_puts(out, "core package: unset (heron.package.core.uri)\n");
+		return;
+	}
+	if (url_check(uri, 5000, &size, &err) == HF_OK)
+		buf_printf(out, "core package: ok %s%s\n", uri,
+			   size >= 0 ? "" : " (size unknown)");
+	else
+		buf_printf(out, "core package: unreachable %s\n", err.msg);
 }
 
 void cluster_render_log(struct cluster *c, struct buf *out)

@@ -200,6 +200,7 @@ static hf_rc launch(struct submission *s, struct hf_error *err)
 		.topology = s->pkg->topology,
 		.plan = s->plan,
 		.cluster_conf = s->cluster_conf,
+		.local_conf = s->conf,
 		.spelling = spelling(s->c),
 	};
 	s->launch_tried = true;

@@ -250,3 +250,44 @@ def test_job_killed_behind_herons_back_is_orphaned(env):
     # And kill cleans it up.
     os.rmdir(d)
     assert env.nodes("Ctl") == set()
+
+
+def test_health_names_every_dependency(env):
+    m, d, _ = submitted(env)
+    health = m.read("devcluster", "health").splitlines()
+    kinds = [line.split(":")[0] for line in health]
+    assert kinds == ["statemgr", "scheduler", "uploader", "core package"], \
+        health
+    assert all(": ok" in line for line in health), health
+    env.aurora.stop()
+    try:
+        health = m.read("devcluster", "health")
+        assert "scheduler: unreachable" in health, health
+        # Heron's own view still reads, without waiting on Aurora.
+        assert open(os.path.join(d, "state")).read() == "running\n"
+    finally:
+        env.aurora.start()
+
+
+def test_silent_tmanager_times_out(env):
+    import socket
+    import threading
+    import time
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()),
+                     daemon=True).start()
+    m = env.mount()
+    hs.seed(env.zk.client, ROOT, "Mute", level="running",
+            cluster="devcluster", role=ROLE, environ=ENV,
+            controller_port=listener.getsockname()[1])
+    t0 = time.monotonic()
+    status, err = write(os.path.join(m.topologies, "Mute", "control"),
+                        "deactivate")
+    took = time.monotonic() - t0
+    listener.close()
+    assert status != 0 and "timed out" in err, err
+    # heronfs.tmanager.timeout.ms is 5000 here: bounded, with slack.
+    assert took < 30

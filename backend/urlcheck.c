@@ -1,0 +1,36 @@
+#include "urlcheck.h"
+
+#include <curl/curl.h>
+
+hf_rc url_check(const char *url, long timeout_ms, int64_t *size,
+		struct hf_error *err)
+{
+	CURL *h = curl_easy_init();
+	curl_off_t len = -1;
+	CURLcode cc;
+
+	*size = -1;
+	if (!h)
+		return hf_fail(err, HF_ERR_UNAVAILABLE, "%s: cannot start a "
+			       "request", url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* The containers' curl follows no redirect either. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "file,http,https");
+	cc = curl_easy_perform(h);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+	curl_easy_cleanup(h);
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return hf_fail(err, HF_ERR_TIMEOUT, "%s: no answer within %ld "
+			       "ms", url, timeout_ms);
+	if (cc != CURLE_OK)
+		return hf_fail(err, HF_ERR_UNAVAILABLE, "%s: %s", url,
+			       curl_easy_strerror(cc));
+	*size = len;
+	return HF_OK;
+}
