@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -52,10 +53,59 @@ static bool is_plan_file(enum topo_file f)
 
 static void open_actors(struct cluster *c);
 
+/* The name of the user running heronfs, for the tokens of the mount-wide
+ * conf (each submission substitutes its own user's). */
+static char *mount_user(void)
+{
+	struct passwd pw, *res = NULL;
+	char scratch[4096];
+
+	if (getpwuid_r(getuid(), &pw, scratch, sizeof(scratch), &res) == 0 &&
+	    res)
+		return xstrdup(res->pw_name);
+	return xasprintf("uid%u", (unsigned)getuid());
+}
+
+static hf_rc load_conf(struct cluster *c, const struct cluster_opts *opts,
+		       const char *role, struct hf_error *err)
+{
+	struct conf_tokens tok = {
+		.heron_home = opts->heron_home,
+		.heron_conf = c->dir,
+		.cluster = c->name,
+		.role = role,
+		.environ = c->environ,
+	};
+
+	heron_conf_free(c->conf);
+	c->conf = NULL;
+	return heron_conf_load(c->dir, c->release_file, NULL, &tok, &c->conf,
+			       err);
+}
+
+/* -o environ, else the cluster's heronfs.environ.default, else Heron's
+ * "default". The conf is loaded again when that changes ${ENVIRON}. */
+static hf_rc resolve_environ(struct cluster *c,
+			     const struct cluster_opts *opts,
+			     const char *role, struct hf_error *err)
+{
+	const char *def;
+
+	if (opts->environ)
+		return HF_OK;
+	def = heron_conf_get(c->conf, "heronfs.environ.default");
+	if (!def || strcmp(def, c->environ) == 0)
+		return HF_OK;
+	free(c->environ);
+	c->environ = xstrdup(def);
+	return load_conf(c, opts, role, err);
+}
+
 hf_rc cluster_open(const char *name, const struct cluster_opts *opts,
 		   struct cluster **out, struct hf_error *err)
 {
 	struct cluster *c = xcalloc(1, sizeof(*c));
+	char *role = opts->role ? xstrdup(opts->role) : mount_user();
 	hf_rc rc;
 
 	c->name = xstrdup(name);
@@ -72,17 +122,12 @@ hf_rc cluster_open(const char *name, const struct cluster_opts *opts,
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->log = actlog_new(1000);
-	struct conf_tokens tok = {
-		.heron_home = opts->heron_home,
-		.heron_conf = c->dir,
-		.cluster = name,
-		.role = opts->role,
-		.environ = c->environ,
-	};
-	rc = heron_conf_load(c->dir, c->release_file, NULL, &tok, &c->conf,
-			     err);
+	rc = load_conf(c, opts, role, err);
+	if (rc == HF_OK)
+		rc = resolve_environ(c, opts, role, err);
 	if (rc == HF_OK)
 		rc = statemgr_check_conf(c->conf, err);
+	free(role);
 	if (rc != HF_OK) {
 		cluster_close(c);
 		*out = NULL;
@@ -771,8 +816,12 @@ void cluster_render_health(struct cluster *c, struct buf *out)
 	}
 	buf_puts(out, "\n");
 	if (c->sched) {
+		struct hf_error e = {0};
+
 		scheduler_health(c->sched, out);
 		buf_puts(out, "\n");
+		if (scheduler_check_environ(c->sched, c->environ, &e) != HF_OK)
+			buf_printf(out, "environ: refused %s\n", e.msg);
 	} else {
 		buf_printf(out, "scheduler: unsupported (%s)\n",
 			   c->sched_error);

@@ -19,8 +19,10 @@ struct cluster;
 struct cluster_opts {
 	const char *config_path;  /* holds one directory per cluster */
 	const char *heron_home;   /* HERON_HOME; release.yaml lives here */
-	const char *role;         /* role for mount-wide tokens */
-	const char *environ;      /* environment (default "default") */
+	const char *role;         /* -o role, or NULL: each action runs as
+				   * the name of the user who makes it */
+	const char *environ;      /* -o environ, or NULL: the cluster's
+				   * heronfs.environ.default, else "default" */
 };
 
 /* Called (from a back-end thread) when what the FUSE layer shows may have

@@ -67,7 +67,6 @@ static int open_clusters(struct heronfs *fs, const struct hfs_opts *o)
 {
 	struct hf_error err = {0};
 	char **names;
-	char *role = o->role ? xstrdup(o->role) : NULL;
 
 	if (heron_conf_discover(o->config_path, &names, &err) != HF_OK) {
 		fprintf(stderr, "heronfs: %s\n", err.msg);
@@ -79,15 +78,10 @@ static int open_clusters(struct heronfs *fs, const struct hfs_opts *o)
 		strv_free(names);
 		return -1;
 	}
-	if (!role) {
-		const char *user = getenv("USER");
-
-		role = xstrdup(user && *user ? user : "root");
-	}
 	struct cluster_opts copts = {
 		.config_path = o->config_path,
 		.heron_home = o->heron_home,
-		.role = role,
+		.role = o->role,
 		.environ = o->environ,
 	};
 	fs->clusters = xcalloc(strv_len(names) + 1, sizeof(*fs->clusters));
@@ -96,14 +90,12 @@ static int open_clusters(struct heronfs *fs, const struct hfs_opts *o)
 				 &err) != HF_OK) {
 			fprintf(stderr, "heronfs: %s\n", err.msg);
 			strv_free(names);
-			free(role);
 			close_clusters(fs);
 			return -1;
 		}
 		fs->nclusters++;
 	}
 	strv_free(names);
-	free(role);
 	return 0;
 }
 

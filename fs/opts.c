@@ -51,7 +51,9 @@ void hfs_usage(const char *prog)
 	       "                           (default: the parent of config_path)\n"
 	       "    -o role=NAME           role for submissions (default: the\n"
 	       "                           name of the user who submits)\n"
-	       "    -o environ=NAME        environment (default: default)\n"
+	       "    -o environ=NAME        environment (default: the cluster's\n"
+	       "                           heronfs.environ.default, else\n"
+	       "                           default)\n"
 	       "    -o spool_dir=DIR       where packages being copied in are\n"
 	       "                           kept until submitted (default\n"
 	       "                           /var/tmp/heronfs)\n"
@@ -162,9 +164,7 @@ int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o)
 		o->heron_home = parent_dir(o->config_path);
 	if (!o->spool_dir)
 		o->spool_dir = xstrdup("/var/tmp/heronfs");
-	if (!o->environ)
-		o->environ = xstrdup("default");
-	if (check_word("environ", o->environ) != 0)
+	if (o->environ && check_word("environ", o->environ) != 0)
 		return -1;
 	if (o->role && check_word("role", o->role) != 0)
 		return -1;

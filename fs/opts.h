@@ -9,7 +9,7 @@ struct hfs_opts {
 	char *heron_home;      /* -o heron_home=DIR (default: parent of
 				* config_path); release.yaml lives there */
 	char *role;            /* -o role=R (default: the caller's name) */
-	char *environ;         /* -o environ=E (default "default") */
+	char *environ;         /* -o environ=E, or NULL (see cluster.h) */
 	char *log_level;       /* -o log_level=error|warning|info|debug */
 	char *spool_dir;       /* -o spool_dir=DIR where copies are spooled */
 	double cache_timeout;  /* -o cache_timeout=S kernel entry/attr cache */

@@ -6,7 +6,7 @@ emulator never gives: exceptions, error codes, redirects, slowness), and
 small HTTP servers playing the TManager. Facts checked come from
 reference/aurora.md (sections cited) and heron.md 6.1.
 
-Run: HERONFS_BUILD_DIR=$PWD/build-api pytest-3 -q tests/test_aurora_api.py
+Run through meson test, or: HERONFS_BUILD_DIR=$PWD/build pytest-3 -q tests/test_aurora_api.py
 """
 import http.server
 import json
@@ -19,6 +19,8 @@ import time
 import urllib.parse
 
 import pytest
+
+from mount_fixtures import heronfs_bin
 
 ROLE, ENV, NAME = "www-data", "devel", "probe"
 KEY = (ROLE, ENV, NAME)
@@ -65,7 +67,8 @@ HELLO_LINE = "0 running host1 www-data-prod-hello-0-6a1f - 0 2"
 def probe_path():
     build = os.environ.get("HERONFS_BUILD_DIR")
     if not build:
-        pytest.fail("set HERONFS_BUILD_DIR to the meson build directory")
+        # Beside the daemon: <build>/fs/heronfs and <build>/tests/aurora_probe.
+        build = os.path.dirname(os.path.dirname(os.path.abspath(heronfs_bin())))
     path = os.path.join(build, "tests", "aurora_probe")
     if not os.access(path, os.X_OK):
         pytest.fail("%s not built" % path)

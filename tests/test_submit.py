@@ -215,14 +215,17 @@ def test_existing_name_is_eexist(env):
     m = env.mount()
     hs.seed(env.zk.client, ROOT, "Taken", level="running",
             cluster="devcluster")
+    state = os.path.join(m.topologies, "Taken", "state")
+    before = open(state).read()
     pkg, _ = env.package("Taken")
     r = cp(pkg, m.topologies + "/Taken.tar.gz")
     assert r.returncode != 0 and "File exists" in r.stderr, r.stderr
     assert env.uploads() == []
     assert env.job_tasks("Taken") == []
     # The seeded topology is untouched.
-    assert open(os.path.join(m.topologies, "Taken", "state")).read() == \
-        "running\n"
+    assert hs.read(env.zk.client, ROOT, "pplans", "Taken").topology.state \
+        == hs.topology_state("RUNNING")
+    assert open(state).read() == before
 
 
 def test_environment_aurora_refuses_fails_early(env, mount_factory):

@@ -69,7 +69,8 @@ def test_tree_and_state_words(zk, cluster):
     files = sorted(os.listdir(os.path.join(cluster.topologies, "Run")))
     assert files == sorted(["state", "status", "status.json", "error",
                             "logical_plan.json", "packing_plan.json",
-                            "physical_plan.json", "execution_state.json"])
+                            "physical_plan.json", "execution_state.json",
+                            "control", "containers"])
     # No physical plan yet: no physical_plan.json.
     assert "physical_plan.json" not in os.listdir(
         os.path.join(cluster.topologies, "Start"))
@@ -241,7 +242,8 @@ def test_unchanged_topology_costs_no_request(zk, cluster):
     hs.seed(zk.client, ROOT, "Quiet", level="running", cluster="devcluster")
     d = os.path.join(cluster.topologies, "Quiet")
     for f in os.listdir(d):
-        open(os.path.join(d, f)).read()
+        if f not in ("control", "containers"):
+            open(os.path.join(d, f)).read()
     before = requests(cluster)
     packets = zk.mntr()["zk_packets_received"]
     for _ in range(100):
@@ -302,7 +304,14 @@ def test_local_state_manager(tmp_path, config_path, mount_factory):
     m = mount_factory(config_path)
     topos = m.path("local", "topologies")
     assert os.listdir(topos) == ["LocalTopo"]
-    assert m.read("local", "topologies", "LocalTopo", "state") == "running\n"
+    # Launched (a scheduler location), but the local scheduler runs no
+    # process for it: orphaned.
+    assert m.read("local", "topologies", "LocalTopo", "state") == \
+        "orphaned\n"
+    # Without the scheduler location, Heron's own view stands.
+    os.unlink(os.path.join(state_root, "schedulers", "LocalTopo"))
+    assert wait_for(lambda: m.read("local", "topologies", "LocalTopo",
+                                   "state") == "running\n", 2)
     hs.seed_local(state_root, "Second", level="submitted-only",
                   cluster="local", init_tree=False)
     assert wait_for(lambda: "Second" in os.listdir(topos), 2)
