@@ -75,9 +75,15 @@ static int opt_proc(void *data, const char *arg, int key,
 {
 	struct hfs_opts *o = data;
 
-	(void)arg;
 	(void)outargs;
 	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		/* mount(8) and fstab pass a source before the mount point
+		 * ("heronfs /heron"); heronfs has no use for it. */
+		free(o->mountpoint);
+		o->mountpoint = xstrdup(arg);
+		o->nonopts++;
+		return 0;
 	case KEY_HELP:
 		o->show_help = 1;
 		return 0;
@@ -154,6 +160,13 @@ int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o)
 		return -1;
 	if (o->show_help || o->show_version)
 		return 0;
+	if (o->nonopts > 2) {
+		fprintf(stderr, "heronfs: too many arguments: give one mount "
+			"point (see --help)\n");
+		return -1;
+	}
+	if (o->mountpoint)
+		fuse_opt_add_arg(args, o->mountpoint);
 	if (!o->config_path) {
 		char *home = home_dir();
 
@@ -186,4 +199,5 @@ void hfs_opts_free(struct hfs_opts *o)
 	free(o->environ);
 	free(o->log_level);
 	free(o->spool_dir);
+	free(o->mountpoint);
 }

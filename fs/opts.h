@@ -13,6 +13,8 @@ struct hfs_opts {
 	char *log_level;       /* -o log_level=error|warning|info|debug */
 	char *spool_dir;       /* -o spool_dir=DIR where copies are spooled */
 	double cache_timeout;  /* -o cache_timeout=S kernel entry/attr cache */
+	char *mountpoint;      /* the last non-option argument */
+	int nonopts;           /* how many non-option arguments */
 	int show_help;
 	int show_version;
 };

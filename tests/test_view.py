@@ -371,3 +371,20 @@ def test_mount_option_errors(tmp_path, config_path, zk):
     r = subprocess.run([heronfs_bin(), "--help"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and "config_path" in r.stdout
+
+
+def test_fstab_style_source_argument(zk, config_path, tmp_path):
+    """mount(8) runs `heronfs SOURCE MOUNTPOINT -o ...` for an fstab line."""
+    from mount_fixtures import heronfs_bin
+    zk_cluster(config_path, "devcluster", zk.hosts, ROOT)
+    mnt = tmp_path / "fstab"
+    mnt.mkdir()
+    proc = subprocess.Popen([heronfs_bin(), "heronfs", str(mnt), "-f", "-o",
+                             "config_path=%s,_netdev" % config_path],
+                            stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: os.path.ismount(mnt), 10)
+        assert os.listdir(mnt) == ["devcluster"]
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=False)
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
