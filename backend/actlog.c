@@ -55,6 +55,10 @@ void actlog_add(struct actlog *log, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	/* One line per action, whatever names or words users chose. */
+	for (size_t i = 0; i < b.len; i++)
+		if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+			b.data[i] = '?';
 	LOG_I("%s", b.data + 21);
 
 	pthread_mutex_lock(&log->lock);

@@ -23,8 +23,7 @@
  * held across ZooKeeper or HTTP. A job's slot records that a request is in
  * flight; threads that ask meanwhile wait on the condition variable for
  * that request's answer. Discovery is single-flight the same way. Each
- * request has its own curl easy handle; CURLOPT_NOSIGNAL keeps libcurl's
- * timeouts off SIGALRM, which a multithreaded daemon cannot share.
+ * request has its own curl easy handle, set up by http_setup.
  */
 #include "aurora_api.h"
 
@@ -46,6 +45,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "heron_conf.h"
+#include "http.h"
 
 #define DEFAULT_CACHE_MS     2000
 #define DEFAULT_TIMEOUT_MS   5000
@@ -57,7 +57,6 @@
 /* A reply for a large job with Aurora's retained terminal tasks runs to a
  * few MiB; this only stops a runaway one. */
 #define REPLY_MAX            ((size_t)64 << 20)
-#define LINE_SHOWN           200
 
 #define TASKS_METHOD         "getTasksWithoutConfigs"
 #define TIERS_METHOD         "getTierConfigs"
@@ -170,20 +169,6 @@ static char *api_url(const char *base)
 		if (*p == '/')
 			keep = (size_t)(p - base) + 1;
 	return xasprintf("%.*sapi", (int)keep, base);
-}
-
-/* The first line of an error page, control characters replaced. */
-static void first_line(const struct buf *body, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < body->len && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)body->data[i];
-		if (c == '\n' || c == '\r')
-			break;
-		out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	out[n] = '\0';
 }
 
 /* ---- clusters.json ------------------------------------------------------- */
@@ -739,24 +724,6 @@ static void endpoint_drop(struct aurora_api *a, const char *base)
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-struct reply {
-	struct buf body;
-	bool too_big;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-
-	if (len > REPLY_MAX - r->body.len) {
-		r->too_big = true;
-		return 0;
-	}
-	buf_append(&r->body, data, len);
-	return len;
-}
-
 static struct curl_slist *add_header(struct curl_slist *list, const char *h)
 {
 	struct curl_slist *l = curl_slist_append(list, h);
@@ -770,41 +737,26 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *h)
 
 static void set_post_options(CURL *h, const char *url, const char *body,
 			     long timeout_ms, struct curl_slist *headers,
-			     struct reply *r, char *errbuf)
+			     struct http_body *r, char *errbuf)
 {
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	http_setup(h, url, timeout_ms, errbuf, r);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	/* A follower answers 307 to the leader; the POST must go there. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "heronfs");
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	http_allow_protocols(h, CURLPROTO_HTTP | CURLPROTO_HTTPS);
 }
 
 /* Maps a finished transfer to a result. *lost: nobody answered as the
  * scheduler (no connection, or 503: it knows no leader). */
 static hf_rc post_outcome(CURL *h, CURLcode cc, const char *errbuf,
-			  const struct reply *r, long timeout_ms, bool *lost,
-			  struct hf_error *err)
+			  const struct http_body *r, long timeout_ms,
+			  bool *lost, struct hf_error *err)
 {
-	char line[LINE_SHOWN + 1];
+	char line[HTTP_LINE_SHOWN + 1];
 	curl_off_t connect_us = 0;
 	long status = 0;
 
@@ -827,7 +779,7 @@ static hf_rc post_outcome(CURL *h, CURLcode cc, const char *errbuf,
 	if (status == 200)
 		return HF_OK;
 	*lost = status == 503;
-	first_line(&r->body, line, sizeof(line));
+	http_first_line(&r->data, line, sizeof(line));
 	return hf_fail(err, HF_ERR_UNAVAILABLE, "HTTP %ld%s%s", status,
 		       *line ? ": " : "", line);
 }
@@ -835,7 +787,7 @@ static hf_rc post_outcome(CURL *h, CURLcode cc, const char *errbuf,
 /* POSTs one Thrift message; the reply body goes to r. Messages do not name
  * the URL (the caller does), except a redirect's target. */
 static hf_rc http_post(struct aurora_api *a, const char *url, const char *body,
-		       long long deadline, struct reply *r, bool *lost,
+		       long long deadline, struct http_body *r, bool *lost,
 		       struct hf_error *err)
 {
 	long long left = deadline - now_ms();
@@ -1161,7 +1113,7 @@ static hf_rc api_call(struct aurora_api *a, struct call *c,
 		      struct hf_error *err)
 {
 	long long deadline = now_ms() + a->timeout_ms;
-	struct reply r = {.too_big = false};
+	struct http_body r = {.max = REPLY_MAX};
 	bool lost = false;
 	hf_rc rc = HF_OK;
 
@@ -1171,7 +1123,7 @@ static hf_rc api_call(struct aurora_api *a, struct call *c,
 		free(c->base);
 		free(c->url);
 		c->base = c->url = NULL;
-		buf_reset(&r.body);
+		buf_reset(&r.data);
 		rc = endpoint_get(a, deadline, &c->base, err);
 		if (rc != HF_OK)
 			break;
@@ -1184,10 +1136,10 @@ static hf_rc api_call(struct aurora_api *a, struct call *c,
 			break;
 	}
 	if (rc == HF_OK)
-		rc = decode(&r.body, c, err);
+		rc = decode(&r.data, c, err);
 	if (rc != HF_OK && c->url)
 		hf_error_prefix(err, "%s %s", c->method, c->url);
-	buf_free(&r.body);
+	buf_free(&r.data);
 	return rc;
 }
 

@@ -133,7 +133,6 @@ hf_rc cluster_open(const char *name, const struct cluster_opts *opts,
 		*out = NULL;
 		return rc;
 	}
-	open_actors(c);
 	*out = c;
 	return HF_OK;
 }
@@ -217,6 +216,8 @@ hf_rc cluster_start(struct cluster *c, cluster_change_fn fn, void *arg,
 
 	c->change_fn = fn;
 	c->change_arg = arg;
+	/* After the daemon forked: the local scheduler starts a thread. */
+	open_actors(c);
 	rc = statemgr_open(c->conf, on_state_change, c, &c->sm, err);
 	if (rc != HF_OK)
 		hf_error_prefix(err, "cluster %s", c->name);
@@ -301,7 +302,7 @@ hf_rc note_begin(struct cluster *c, const char *name, enum inflight what,
 	struct note *n = note_get(c, name);
 
 	if (n->inflight != IF_NONE)
-		rc = hf_fail(err, HF_ERR_EXISTS, "topology %s is being %s by "
+		rc = hf_fail(err, HF_ERR_BUSY, "topology %s is being %s by "
 			     "this host", name, n->inflight == IF_SUBMITTING
 			     ? "submitted" : "killed");
 	else {
@@ -445,7 +446,7 @@ hf_rc cluster_list(struct cluster *c, char ***names, struct hf_error *err)
 	return HF_OK;
 }
 
-static bool is_inflight(struct cluster *c, const char *name)
+bool note_inflight(struct cluster *c, const char *name)
 {
 	enum inflight what = IF_NONE;
 	const char *phase;
@@ -461,7 +462,7 @@ hf_rc cluster_topology_exists(struct cluster *c, const char *name,
 	char **names = NULL;
 	hf_rc rc;
 
-	if (is_inflight(c, name))
+	if (note_inflight(c, name))
 		return HF_OK;
 	rc = cluster_list(c, &names, err);
 	if (rc != HF_OK)

@@ -46,10 +46,12 @@ struct cluster {
 	struct note *notes;
 };
 
-/* Marks name as in flight. HF_ERR_EXISTS when this daemon is already
+/* Marks name as in flight. HF_ERR_BUSY when this daemon is already
  * acting on it. */
 hf_rc note_begin(struct cluster *c, const char *name, enum inflight what,
 		 struct hf_error *err);
+/* Whether this daemon is submitting or killing name right now. */
+bool note_inflight(struct cluster *c, const char *name);
 void note_phase(struct cluster *c, const char *name, const char *phase);
 void note_bytes(struct cluster *c, const char *name, uint64_t bytes);
 /* Ends the action: err NULL or HF_OK clears the topology's error, else

@@ -65,14 +65,15 @@ hf_rc control_parse(const char *text, size_t len, enum control_verb *verb,
 }
 
 /* Heron's common checks: the topology exists and its execution state
- * belongs to this cluster, role and environment. */
+ * belongs to this cluster, role and environment. A kill also cleans up
+ * leftovers without a topology node, but not another role's topology. */
 static hf_rc check_owner(struct cluster *c, const struct topo *t,
-			 const char *user, struct hf_error *err)
+			 const char *user, bool kill, struct hf_error *err)
 {
 	const Heron__Proto__System__ExecutionState *es = t->execution_state;
 	const char *role = cluster_role_for(c, user);
 
-	if (!t->topology)
+	if (!t->topology && !kill)
 		return hf_fail(err, HF_ERR_BUSY, "topology %s does not exist "
 			       "(%s)", t->name, t->reason ? t->reason
 			       : "no topologies node");
@@ -101,9 +102,12 @@ static hf_rc wait_for_state(struct cluster *c, const char *name,
 			    Heron__Proto__Api__TopologyState want,
 			    struct hf_error *err)
 {
-	struct timespec nap = {0, 10 * 1000 * 1000};
-	long waited = 0, limit = tmanager_timeout(c);
+	struct timespec nap = {0, 10 * 1000 * 1000}, now;
+	long limit = tmanager_timeout(c);
+	long long deadline;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + limit;
 	for (;;) {
 		struct topo *t;
 		hf_rc rc = topo_load(c->sm, name, &t, err);
@@ -114,12 +118,12 @@ static hf_rc wait_for_state(struct cluster *c, const char *name,
 			topo_free(t);
 		if (done)
 			return HF_OK;
-		if (waited >= limit)
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec * 1000LL + now.tv_nsec / 1000000 >= deadline)
 			return hf_fail(err, HF_ERR_TIMEOUT, "the TManager "
 				       "confirmed, but its physical plan did "
 				       "not change within %ld ms", limit);
 		nanosleep(&nap, NULL);
-		waited += 10;
 	}
 }
 
@@ -235,10 +239,9 @@ static hf_rc need_actors(struct cluster *c, enum control_verb verb,
 static hf_rc run(struct cluster *c, struct topo *t, enum control_verb verb,
 		 int container, const char *user, struct hf_error *err)
 {
-	hf_rc rc = HF_OK;
+	hf_rc rc;
 
-	if (verb != CV_KILL)
-		rc = check_owner(c, t, user, err);
+	rc = check_owner(c, t, user, verb == CV_KILL, err);
 	if (rc != HF_OK)
 		return rc;
 	switch (verb) {
@@ -284,12 +287,19 @@ hf_rc cluster_control(struct cluster *c, const char *name,
 			c->name);
 	if (rc == HF_OK && verb == CV_KILL)
 		rc = note_begin(c, name, IF_KILLING, err);
+	else if (rc == HF_OK && note_inflight(c, name))
+		rc = hf_fail(err, HF_ERR_BUSY, "topology %s is being "
+			     "submitted or killed by this host", name);
 	if (rc == HF_OK) {
 		rc = run(c, t, verb, container, user, err);
 		if (verb == CV_KILL)
 			note_end(c, name, rc == HF_OK ? NULL : err);
 		else
 			note_record(c, name, rc == HF_OK ? NULL : err);
+	} else if (rc != HF_ERR_NOTFOUND) {
+		/* Failures before the action still explain themselves in
+		 * `error`. */
+		note_record(c, name, err);
 	}
 	if (t)
 		topo_free(t);

@@ -35,6 +35,20 @@ char *sched_conf_str(const struct heron_conf *conf, const char *key,
 	return v ? xstrdup(v) : heron_conf_expand(conf, def, NULL);
 }
 
+bool sched_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+const char *sched_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 /* ---- value encodings ---------------------------------------------------- */
 
 /* SchedulerUtils.encodeJavaOpts: base64 of the bytes (UTF-8), in double
@@ -81,29 +95,15 @@ static void put_without(struct buf *b, const char *s, const char *from)
 	buf_puts(b, s);
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* TopologyUtils.makeClassPath: a jar runs as it is; a tar brings libs/
  * and "<name>.jar", the name being the file's with every ".tar.gz", then
  * every ".tar", removed. */
 static void put_class_path(struct buf *b, const char *binary,
 			   const char *additional)
 {
-	const char *base = base_name(binary);
+	const char *base = sched_base_name(binary);
 
-	if (ends_with(base, ".jar")) {
+	if (sched_ends_with(base, ".jar")) {
 		buf_puts(b, base);
 	} else {
 		struct buf name = {0};
@@ -202,7 +202,7 @@ static void flags_topology(struct buf *b, const struct launch_spec *spec)
 
 	flag_str(b, "topology-name", spec->topology->name);
 	flag_str(b, "topology-id", spec->topology->id);
-	flag_str(b, "topology-defn-file", base_name(spec->defn_file));
+	flag_str(b, "topology-defn-file", sched_base_name(spec->defn_file));
 	flag_conf(b, spec, "state-manager-connection",
 		  "heron.statemgr.connection.string", "");
 	flag_conf(b, spec, "state-manager-root", "heron.statemgr.root.path",

@@ -53,4 +53,11 @@ hf_rc executor_args_build(const struct launch_spec *spec, char **out,
 char *sched_conf_str(const struct heron_conf *conf, const char *key,
 		     const char *def);
 
+/* Path helpers for file names (package, executor, registry files), kept
+ * in executor_args.c with sched_conf_str. sched_ends_with: whether s ends
+ * with suffix. sched_base_name: what follows path's last '/' (path itself
+ * without one), pointing into path. */
+bool sched_ends_with(const char *s, const char *suffix);
+const char *sched_base_name(const char *path);
+
 #endif

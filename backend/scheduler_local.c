@@ -222,20 +222,6 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static hf_rc sys_fail(struct hf_error *err, const char *what,
 		      const char *path)
 {
@@ -358,7 +344,7 @@ static char *log_tail(const char *dir, const char *name)
 /* "heron-executor-<shard>.stderr", ShellUtils' name for the log. */
 static char *log_name(const char *executor, int shard)
 {
-	return xasprintf("%s-%d.stderr", base_name(executor), shard);
+	return xasprintf("%s-%d.stderr", sched_base_name(executor), shard);
 }
 
 /* ---- tasks and events ---------------------------------------------------- */
@@ -1512,7 +1498,8 @@ static void registry_load(struct sched_backend *be)
 		return;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && ends_with(de->d_name, ".json"))
+		if (de->d_name[0] != '.' &&
+		    sched_ends_with(de->d_name, ".json"))
 			load_one(be, de->d_name);
 	closedir(d);
 }
@@ -1948,8 +1935,9 @@ static hf_rc early_exit(struct sched_backend *be, struct job *j,
 	event(s, "failed", "%s", how);
 	pthread_mutex_unlock(&be->lock);
 	rc = hf_fail(err, HF_ERR_UNAVAILABLE, "container %d: %s %s within "
-		     "%d ms; %s ends: %s", s->shard, base_name(j->executor),
-		     how, START_CHECK_MS, log, tail);
+		     "%d ms; %s ends: %s", s->shard,
+		     sched_base_name(j->executor), how, START_CHECK_MS, log,
+		     tail);
 	free(tail);
 	free(log);
 	return rc;

@@ -1,13 +1,13 @@
 /* statemgr: the back-end independent part of the state manager.
  *
  * It picks the back end from heron.class.state.manager, validates every
- * argument once, owns Heron's directory names and the tmasters/tmanagers
- * choice, and forwards change reports to the user's callback.
+ * argument once, owns the tmasters/tmanagers choice (the other directory
+ * names and the name check are in statemgr_names.c), and forwards change
+ * reports to the user's callback.
  */
 #include "statemgr.h"
 #include "statemgr_impl.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +32,6 @@ struct statemgr {
 	unsigned long tm_checked;  /* tm_gen when tm_dir was last chosen */
 };
 
-static const char *const dir_names[SM_NDIRS] = {
-	[SM_TOPOLOGIES] = "topologies",
-	[SM_PACKINGPLANS] = "packingplans",
-	[SM_EXECUTIONSTATE] = "executionstate",
-	[SM_SCHEDULERS] = "schedulers",
-	[SM_TMANAGERS] = "tmanagers",
-	[SM_PPLANS] = "pplans",
-	[SM_METRICSCACHES] = "metricscaches",
-	[SM_STATEFULCHECKPOINTS] = "statefulcheckpoints",
-	[SM_LOCKS] = "locks",
-};
-
 #define TMASTERS "tmasters"
 
 /* ---- change reports ---------------------------------------------------- */
@@ -66,7 +54,7 @@ static enum sm_dir dir_from_name(const char *dir)
 	if (strcmp(dir, TMASTERS) == 0)
 		return SM_TMANAGERS;
 	for (int i = 0; i < SM_NDIRS; i++)
-		if (strcmp(dir, dir_names[i]) == 0)
+		if (strcmp(dir, sm_dir_name((enum sm_dir)i)) == 0)
 			return (enum sm_dir)i;
 	return SM_NDIRS;
 }
@@ -100,9 +88,9 @@ static const char *tm_choose(char **names)
 
 	for (char **p = names; *p; p++) {
 		tmasters |= strcmp(*p, TMASTERS) == 0;
-		tmanagers |= strcmp(*p, dir_names[SM_TMANAGERS]) == 0;
+		tmanagers |= strcmp(*p, sm_dir_name(SM_TMANAGERS)) == 0;
 	}
-	return tmasters && !tmanagers ? TMASTERS : dir_names[SM_TMANAGERS];
+	return tmasters && !tmanagers ? TMASTERS : sm_dir_name(SM_TMANAGERS);
 }
 
 /* Auto mode lists the root only after it may have changed; the ZooKeeper
@@ -139,9 +127,9 @@ const char *statemgr_dirname(struct statemgr *sm, enum sm_dir dir)
 	if ((unsigned)dir >= SM_NDIRS)
 		return NULL;
 	if (dir != SM_TMANAGERS)
-		return dir_names[dir];
+		return sm_dir_name(dir);
 	switch (sm->tm_mode) {
-	case TM_TMANAGERS: return dir_names[SM_TMANAGERS];
+	case TM_TMANAGERS: return sm_dir_name(SM_TMANAGERS);
 	case TM_TMASTERS: return TMASTERS;
 	case TM_AUTO: break;
 	}
@@ -238,7 +226,7 @@ hf_rc statemgr_open(const struct heron_conf *conf, sm_change_fn fn, void *arg,
 	sm->fn = fn;
 	sm->arg = arg;
 	sm->tm_mode = mode;
-	sm->tm_dir = dir_names[SM_TMANAGERS];
+	sm->tm_dir = sm_dir_name(SM_TMANAGERS);
 	sm->tm_gen = 1;   /* tm_checked = 0: not chosen yet */
 	pthread_mutex_init(&sm->tm_lock, NULL);
 
@@ -264,23 +252,6 @@ void statemgr_close(struct statemgr *sm)
 
 /* ---- operations -------------------------------------------------------- */
 
-/* One path component that both ZooKeeper and a file system accept. */
-static hf_rc check_name(const char *name, struct hf_error *err)
-{
-	if (!name || !*name)
-		return hf_fail(err, HF_ERR_INVALID, "empty state node name");
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    strchr(name, '/') || strlen(name) > NAME_MAX)
-		return hf_fail(err, HF_ERR_INVALID,
-			       "invalid state node name '%s'", name);
-	for (const char *p = name; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return hf_fail(err, HF_ERR_INVALID,
-				       "state node name '%s' has a control "
-				       "character", name);
-	return HF_OK;
-}
-
 static hf_rc check_dir(enum sm_dir dir, struct hf_error *err)
 {
 	if ((unsigned)dir >= SM_NDIRS)
@@ -295,7 +266,7 @@ hf_rc sm_get(struct statemgr *sm, enum sm_dir dir, const char *name,
 	hf_rc rc;
 
 	if ((rc = check_dir(dir, err)) != HF_OK ||
-	    (rc = check_name(name, err)) != HF_OK)
+	    (rc = sm_check_name(name, err)) != HF_OK)
 		return rc;
 	buf_reset(out);
 	return sm->ops->get(sm->be, statemgr_dirname(sm, dir), name, out, err);
@@ -319,7 +290,7 @@ hf_rc sm_create(struct statemgr *sm, enum sm_dir dir, const char *name,
 	hf_rc rc;
 
 	if ((rc = check_dir(dir, err)) != HF_OK ||
-	    (rc = check_name(name, err)) != HF_OK)
+	    (rc = sm_check_name(name, err)) != HF_OK)
 		return rc;
 	return sm->ops->create(sm->be, dir, statemgr_dirname(sm, dir), name,
 			       data, len, ephemeral, err);
@@ -331,7 +302,7 @@ hf_rc sm_delete(struct statemgr *sm, enum sm_dir dir, const char *name,
 	hf_rc rc;
 
 	if ((rc = check_dir(dir, err)) != HF_OK ||
-	    (rc = check_name(name, err)) != HF_OK)
+	    (rc = sm_check_name(name, err)) != HF_OK)
 		return rc;
 	return sm->ops->remove(sm->be, statemgr_dirname(sm, dir), name,
 			       dir == SM_LOCKS, err);

@@ -73,6 +73,18 @@ hf_rc statemgr_check_conf(const struct heron_conf *conf, struct hf_error *err);
  * of the SM_TMANAGERS listing. */
 const char *statemgr_dirname(struct statemgr *sm, enum sm_dir dir);
 
+/* Heron's current name for dir ("tmanagers" for SM_TMANAGERS, whatever
+ * statemgr_dirname would pick), or NULL for an invalid dir. Needs no open
+ * statemgr: for messages written without one (topology.c's reasons). */
+const char *sm_dir_name(enum sm_dir dir);
+
+/* HF_OK if name can be a state node's name: one path component that both
+ * ZooKeeper and a file system accept (not empty, "." or "..", no '/', no
+ * control character, at most NAME_MAX bytes); else HF_ERR_INVALID with
+ * the reason. sm_get, sm_create and sm_delete check every name with it;
+ * a lookup (topo_load) uses it to tell a name no node can have. */
+hf_rc sm_check_name(const char *name, struct hf_error *err);
+
 /* Reads <root>/<dir>/<name> into out (replacing its content).
  * HF_ERR_NOTFOUND if absent. */
 hf_rc sm_get(struct statemgr *sm, enum sm_dir dir, const char *name,

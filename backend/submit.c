@@ -374,6 +374,8 @@ hf_rc cluster_submit(struct cluster *c, const struct submit_req *req,
 	}
 	s.name = s.pkg->topology_name;
 	rc = note_begin(c, s.name, IF_SUBMITTING, err);
+	if (rc == HF_ERR_BUSY)
+		rc = err->rc = HF_ERR_EXISTS;  /* the name is taken */
 	if (rc == HF_OK) {
 		rc = run(&s, err);
 		note_end(c, s.name, rc == HF_OK ? NULL : err);

@@ -1,10 +1,8 @@
 /* tmanager: one GET to the TManager's controller, as Heron's
  * TManagerUtils.sendToTManager sends it (reference heron.md 6.1).
  *
- * Each request has its own easy handle: activations are rare, and a handle
- * shared between FUSE threads would need a lock held across the request.
- * CURLOPT_NOSIGNAL keeps libcurl from using SIGALRM for its timeouts, which
- * is not safe in a multithreaded daemon.
+ * Each request has its own easy handle (activations are rare), set up by
+ * http_setup.
  *
  * Proxies: libcurl honours http_proxy, ALL_PROXY and no_proxy from the
  * daemon's environment, and heronfs leaves it so: whoever starts the daemon
@@ -25,36 +23,11 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "http.h"
 
 /* Enough for the first line of any controller reply; the rest is read and
  * dropped so that the exchange still ends normally. */
 #define BODY_KEEP   4096
-#define LINE_SHOWN  200
-
-static size_t keep_head(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf *body = arg;
-	size_t len = size * n;
-
-	if (body->len < BODY_KEEP)
-		buf_append(body, data, len < BODY_KEEP - body->len
-					     ? len : BODY_KEEP - body->len);
-	return len;
-}
-
-/* The first line of a reply, control characters replaced, for messages. */
-static void first_line(const struct buf *body, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < body->len && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)body->data[i];
-		if (c == '\n' || c == '\r')
-			break;
-		out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	out[n] = '\0';
-}
 
 static bool verb_known(const char *verb)
 {
@@ -83,7 +56,7 @@ static hf_rc outcome(CURL *h, CURLcode cc, const char *url,
 		     const char *errbuf, const struct buf *body,
 		     long timeout_ms, struct hf_error *err)
 {
-	char line[LINE_SHOWN + 1];
+	char line[HTTP_LINE_SHOWN + 1];
 	long status = 0;
 
 	if (cc == CURLE_OPERATION_TIMEDOUT)
@@ -96,7 +69,7 @@ static hf_rc outcome(CURL *h, CURLcode cc, const char *url,
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200)
 		return HF_OK;
-	first_line(body, line, sizeof(line));
+	http_first_line(body, line, sizeof(line));
 	return hf_fail(err, HF_ERR_UNAVAILABLE, "GET %s: HTTP %ld%s%s", url,
 		       status, *line ? ": " : "", line);
 }
@@ -105,22 +78,15 @@ static hf_rc perform(CURL *h, const char *url, long timeout_ms,
 		     struct hf_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct buf body = {0};
+	struct http_body body = {.max = BODY_KEEP, .keep_head = true};
 	CURLcode cc;
 	hf_rc rc;
 
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	http_setup(h, url, timeout_ms, errbuf, &body);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_head);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "heronfs");
 	cc = curl_easy_perform(h);
-	rc = outcome(h, cc, url, errbuf, &body, timeout_ms, err);
-	buf_free(&body);
+	rc = outcome(h, cc, url, errbuf, &body.data, timeout_ms, err);
+	buf_free(&body.data);
 	return rc;
 }
 

@@ -9,7 +9,6 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,17 +25,6 @@ static const ProtobufCMessageDescriptor *const node_desc[TOPO_NDIRS] = {
 	[SM_SCHEDULERS] = &heron__proto__scheduler__scheduler_location__descriptor,
 	[SM_TMANAGERS] = &heron__proto__tmanager__tmanager_location__descriptor,
 	[SM_PPLANS] = &heron__proto__system__physical_plan__descriptor,
-};
-
-/* Names for reasons, which topo_classify writes without a statemgr to ask
- * (so a pre-0.20.3 cluster's tmasters directory is called tmanagers). */
-static const char *const dir_name[TOPO_NDIRS] = {
-	[SM_TOPOLOGIES] = "topologies",
-	[SM_PACKINGPLANS] = "packingplans",
-	[SM_EXECUTIONSTATE] = "executionstate",
-	[SM_SCHEDULERS] = "schedulers",
-	[SM_TMANAGERS] = "tmanagers",
-	[SM_PPLANS] = "pplans",
 };
 
 const char *topo_state_word(enum topo_state s)
@@ -151,7 +139,8 @@ static char *corrupt_reason(const struct topo *t)
 	for (int d = 0; d < TOPO_NDIRS; d++)
 		if (t->corrupt[d])
 			buf_printf(&b, "%s%s/%s does not decode as %s",
-				   b.len ? "; " : "", dir_name[d], t->name,
+				   b.len ? "; " : "",
+				   sm_dir_name((enum sm_dir)d), t->name,
 				   node_desc[d]->name);
 	return b.len ? buf_steal(&b) : NULL;
 }
@@ -168,7 +157,7 @@ static char *missing_topology_reason(const struct topo *t)
 	for (int d = 0; d < TOPO_NDIRS; d++)
 		if (d != SM_TOPOLOGIES && node_exists(t, (enum sm_dir)d))
 			buf_printf(&found, "%s%s/%s", found.len ? ", " : "",
-				   dir_name[d], t->name);
+				   sm_dir_name((enum sm_dir)d), t->name);
 	if (found.len)
 		r = xasprintf("topologies/%s is missing; found %s (left by an "
 			      "unfinished kill or submit)",
@@ -211,13 +200,13 @@ static char *mismatch_reason(const struct topo *t)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].value && strcmp(names[i].value, t->name) != 0)
 			return xasprintf("%s/%s names topology '%s'",
-					 dir_name[names[i].dir], t->name,
+					 sm_dir_name(names[i].dir), t->name,
 					 names[i].value);
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		if (ids[i].value && strcmp(ids[i].value, t->topology->id) != 0)
 			return xasprintf("%s/%s has topology id '%s' but "
 					 "topologies/%s has '%s'",
-					 dir_name[ids[i].dir], t->name,
+					 sm_dir_name(ids[i].dir), t->name,
 					 ids[i].value, t->name,
 					 t->topology->id);
 	return NULL;
@@ -278,19 +267,6 @@ void topo_classify(struct topo *t)
 
 /* ---- loading ---- */
 
-/* A name the statemgr refuses (HF_ERR_INVALID) is simply nobody's
- * topology to a lookup. */
-static bool valid_name(const char *name)
-{
-	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    strlen(name) > NAME_MAX)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
 static hf_rc load_node(struct statemgr *sm, struct topo *t, enum sm_dir d,
 		       struct buf *data, struct hf_error *err)
 {
@@ -336,7 +312,8 @@ hf_rc topo_load(struct statemgr *sm, const char *name, struct topo **out,
 	hf_rc rc = HF_OK;
 
 	*out = NULL;
-	if (!valid_name(name))
+	/* A name the statemgr refuses is simply nobody's topology. */
+	if (sm_check_name(name, NULL) != HF_OK)
 		return hf_fail(err, HF_ERR_NOTFOUND, "no topology %s", name);
 	t = xcalloc(1, sizeof(*t));
 	t->name = xstrdup(name);
@@ -627,7 +604,8 @@ static json_t *corrupt_json(const struct topo *t)
 
 	for (int d = 0; d < TOPO_NDIRS; d++)
 		if (t->corrupt[d])
-			json_array_append_new(a, json_string(dir_name[d]));
+			json_array_append_new(
+				a, json_string(sm_dir_name((enum sm_dir)d)));
 	return a;
 }
 
@@ -698,8 +676,8 @@ hf_rc topo_render_node_json(const struct topo *t, enum sm_dir dir,
 	}
 	if (t->corrupt[dir])
 		return hf_fail(err, HF_ERR_NOTFOUND,
-			       "%s/%s does not decode as %s", dir_name[dir],
+			       "%s/%s does not decode as %s", sm_dir_name(dir),
 			       t->name, node_desc[dir]->name);
 	return hf_fail(err, HF_ERR_NOTFOUND, "there is no %s/%s",
-		       dir_name[dir], t->name);
+		       sm_dir_name(dir), t->name);
 }

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include "http.h"
+
 hf_rc url_check(const char *url, long timeout_ms, int64_t *size,
 		struct hf_error *err)
 {
@@ -13,6 +15,7 @@ hf_rc url_check(const char *url, long timeout_ms, int64_t *size,
 	if (!h)
 		return hf_fail(err, HF_ERR_UNAVAILABLE, "%s: cannot start a "
 			       "request", url);
+	/* Not http_setup: a bare HEAD, without its User-Agent or body. */
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
@@ -20,7 +23,8 @@ hf_rc url_check(const char *url, long timeout_ms, int64_t *size,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	/* The containers' curl follows no redirect either. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "file,http,https");
+	http_allow_protocols(h, CURLPROTO_FILE | CURLPROTO_HTTP |
+				    CURLPROTO_HTTPS);
 	cc = curl_easy_perform(h);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);

@@ -2,6 +2,7 @@
 #ifndef HERONFS_FS_HERONFS_H
 #define HERONFS_FS_HERONFS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -14,11 +15,17 @@ struct heronfs {
 	struct cluster **clusters;   /* sorted by name */
 	size_t nclusters;
 	struct notifier *notifier;
-	struct stage *stage;         /* packages being copied in */
+	pthread_mutex_t notifier_lock;  /* guards the pointer at shutdown */
+	const char *spool_dir;
+	struct stage *stage;         /* packages being copied in; NULL if
+				      * the spool could not be set up */
 	uid_t uid;                   /* owner shown for every file */
 	gid_t gid;
 	time_t mounted_at;           /* times shown for every file */
 	double cache_timeout;        /* kernel entry/attr cache, seconds */
 };
+
+/* Asks the kernel to forget what it caches for path (from any thread). */
+void heronfs_invalidate(struct heronfs *fs, const char *path);
 
 #endif

@@ -2,6 +2,8 @@
  *
  * main: parse, load every cluster's conf (so a bad conf fails on the
  * terminal), mount, daemonize, connect, loop, unwind. */
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +47,31 @@ static void on_change(void *arg, struct cluster *c, const char *topology)
 	char path[512];
 
 	snprintf(path, sizeof(path), "/%s/topologies", cluster_name(c));
-	notifier_push(fs->notifier, path);
+	heronfs_invalidate(fs, path);
 	if (topology) {
 		snprintf(path, sizeof(path), "/%s/topologies/%s",
 			 cluster_name(c), topology);
-		notifier_push(fs->notifier, path);
+		heronfs_invalidate(fs, path);
 	}
+}
+
+void heronfs_invalidate(struct heronfs *fs, const char *path)
+{
+	/* Back-end threads may still call in while the notifier stops. */
+	pthread_mutex_lock(&fs->notifier_lock);
+	notifier_push(fs->notifier, path);
+	pthread_mutex_unlock(&fs->notifier_lock);
+}
+
+static void stop_notifier(struct heronfs *fs)
+{
+	struct notifier *n;
+
+	pthread_mutex_lock(&fs->notifier_lock);
+	n = fs->notifier;
+	fs->notifier = NULL;
+	pthread_mutex_unlock(&fs->notifier_lock);
+	notifier_stop(n);
 }
 
 static void close_clusters(struct heronfs *fs)
@@ -132,17 +153,27 @@ static int run(struct fuse_args *args, struct heronfs *fs,
 
 	/* Threads start only now: fuse_daemonize forks. */
 	fs->notifier = notifier_start(f);
+	fs->stage = stage_new(fs->spool_dir);
 	start_clusters(fs);
 	LOG_I("serving %zu cluster(s)", fs->nclusters);
 	if (cl->singlethread) {
 		r = fuse_loop(f) != 0;
 	} else {
 		loop = fuse_loop_cfg_create();
+		if (!loop)
+			goto out_stop;
+		/* Submits and kills hold a worker for as long as Aurora
+		 * takes: keep enough for ls and cat meanwhile. */
+		fuse_loop_cfg_set_clone_fd(loop, (unsigned)cl->clone_fd);
+		if (cl->max_idle_threads != UINT_MAX)  /* UINT_MAX: unset */
+			fuse_loop_cfg_set_idle_threads(loop,
+						       cl->max_idle_threads);
+		fuse_loop_cfg_set_max_threads(loop, cl->max_threads);
 		r = fuse_loop_mt(f, loop) != 0;
 		fuse_loop_cfg_destroy(loop);
 	}
-	notifier_stop(fs->notifier);
-	fs->notifier = NULL;
+out_stop:
+	stop_notifier(fs);
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
@@ -152,9 +183,22 @@ out_destroy:
 	return r;
 }
 
+/* Without -o max_threads libfuse allows 10 workers, too few when
+ * submits and kills each hold one for minutes. */
+#define DEFAULT_MAX_THREADS 64
+
+static int max_threads_given(const struct fuse_args *args)
+{
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "max_threads="))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_args args0 = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cl = {0};
 	struct heronfs fs = {0};
 	struct hfs_opts o;
@@ -176,6 +220,8 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_parse_cmdline(&args, &cl) != 0)
 		goto out;
+	if (!max_threads_given(&args0))
+		cl.max_threads = DEFAULT_MAX_THREADS;
 	if (!cl.mountpoint) {
 		fprintf(stderr, "heronfs: no mount point (see %s --help)\n",
 			argv[0]);
@@ -183,17 +229,18 @@ int main(int argc, char *argv[])
 	}
 	if (cl.debug)
 		hf_log_level = HF_LOG_DEBUG;
+	pthread_mutex_init(&fs.notifier_lock, NULL);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.mounted_at = time(NULL);
 	fs.cache_timeout = o.cache_timeout;
 	if (open_clusters(&fs, &o) != 0)
 		goto out;
-	fs.stage = stage_new(o.spool_dir);
-	if (!fs.stage) {
+	if (stage_check(o.spool_dir) != 0) {
 		close_clusters(&fs);
 		goto out;
 	}
+	fs.spool_dir = o.spool_dir;
 	/* Generated files carry real permissions; let the kernel check
 	 * them. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");

@@ -23,6 +23,7 @@ struct handle {
 	struct buf text;
 	struct staged *staged;
 	bool writer;    /* opened for writing: its close submits */
+	bool dirty;     /* written to since the last flush */
 	bool control;   /* a topology's control file */
 };
 
@@ -115,7 +116,8 @@ static struct staged *staged_at(const char *path)
 {
 	struct tnode n;
 
-	if (tree_resolve(fs_state(), path, &n) != 0 || n.kind != TN_TOPOLOGY)
+	if (!fs_state()->stage || tree_resolve(fs_state(), path, &n) != 0 ||
+	    n.kind != TN_TOPOLOGY)
 		return NULL;
 	return stage_find(fs_state()->stage, n.cluster, n.name);
 }
@@ -259,7 +261,8 @@ static int hfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		tree_fixed_children(&n, add_entry, &ctx);
 		return 0;
 	case TN_TOPOLOGIES:
-		stage_list(fs->stage, n.cluster, add_entry, &ctx);
+		if (fs->stage)
+			stage_list(fs->stage, n.cluster, add_entry, &ctx);
 		return list_topologies(path, n.cluster, &ctx);
 	case TN_TOPOLOGY:
 		return list_topology(path, &n, &ctx);
@@ -315,6 +318,24 @@ static int open_control(struct fuse_file_info *fi)
 	return 0;
 }
 
+static int hfs_create(const char *path, mode_t mode,
+		      struct fuse_file_info *fi);
+
+/* Truncating a package already being submitted would change what is
+ * uploaded after it was checked. */
+static int truncate_staged(struct staged *s, off_t size)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->submitted)
+		r = -EBUSY;
+	else if (ftruncate(s->fd, size) != 0)
+		r = -errno;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 static int hfs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct staged *s = staged_at(path);
@@ -322,17 +343,27 @@ static int hfs_open(const char *path, struct fuse_file_info *fi)
 	int r;
 
 	if (s) {
+		if (fi->flags & O_TRUNC) {
+			r = truncate_staged(s, 0);
+			if (r != 0) {
+				stage_put(fs_state()->stage, s);
+				return r;
+			}
+		}
 		struct handle *h = xcalloc(1, sizeof(*h));
 
 		h->staged = s;
 		h->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
-		if (fi->flags & O_TRUNC)
-			return ftruncate(s->fd, 0) == 0 ? 0 : -errno;
 		return 0;
 	}
 	r = lookup(path, &n);
+	/* The kernel may still hold the name of a staged file that is gone:
+	 * an O_CREAT open of it is a new submission. */
+	if (r == -ENOENT && (fi->flags & O_CREAT) &&
+	    tree_resolve(fs_state(), path, &n) == 0 && n.kind == TN_TOPOLOGY)
+		return hfs_create(path, 0600, fi);
 	if (r != 0)
 		return r;
 	if (n.kind == TN_CONTROL)
@@ -375,10 +406,15 @@ static int hfs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	(void)path;
 	if (h) {
-		if (h->staged)
+		if (h->staged) {
 			stage_put(fs_state()->stage, h->staged);
+			/* The name may be gone now: the kernel must not keep
+			 * it (a topology directory may take its place). An
+			 * unlinked file has no path any more. */
+			if (path)
+				heronfs_invalidate(fs_state(), path);
+		}
 		buf_free(&h->text);
 		free(h);
 	}
@@ -437,7 +473,7 @@ static int hfs_truncate(const char *path, off_t size,
 			return 0;
 		return -EPERM;
 	}
-	r = ftruncate(s->fd, size) == 0 ? 0 : -errno;
+	r = truncate_staged(s, size);
 	if (!h || h->staged != s)
 		stage_put(fs_state()->stage, s);
 	return r;
@@ -459,6 +495,8 @@ static int hfs_create(const char *path, mode_t mode,
 		return r;
 	if (n.kind != TN_TOPOLOGY)
 		return -EPERM;
+	if (!fs_state()->stage)
+		return -EIO;   /* the spool failed at start; logged then */
 	if (cluster_topology_exists(n.cluster, n.name, &err) == HF_OK)
 		return -EEXIST;
 	r = stage_create(fs_state()->stage, n.cluster, n.name, ctx->uid,
@@ -516,6 +554,8 @@ static int hfs_write(const char *path, const char *buf, size_t size,
 	n = h->staged->submitted ? -1 : pwrite(h->staged->fd, buf, size, off);
 	if (h->staged->submitted)
 		errno = EBADF;  /* the package is already being submitted */
+	else if (n >= 0)
+		h->dirty = true;
 	pthread_mutex_unlock(&h->staged->lock);
 	return n < 0 ? -errno : (int)n;
 }
@@ -565,15 +605,19 @@ static int hfs_flush(const char *path, struct fuse_file_info *fi)
 	struct staged *s = h ? h->staged : NULL;
 	int r;
 
-	/* FUSE_FLUSH carries no open flags: the handle remembers. */
+	/* FUSE_FLUSH carries no open flags: the handle remembers. A flush
+	 * before any write is the close of a descriptor the shell made for
+	 * a redirection (`cat pkg > topologies/x`), not the end of a copy;
+	 * a deleted copy is abandoned. */
 	if (!s || !h->writer)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	if (!s->submitted) {
+	if (!s->submitted && h->dirty && !s->unlinked) {
 		s->submitted = true;
-		s->result = submit_staged(path, s);
+		s->result = submit_staged(path ? path : s->name, s);
 	}
-	r = s->result;
+	r = s->submitted ? s->result : 0;
+	h->dirty = false;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -600,6 +644,23 @@ static int hfs_rmdir(const char *path)
 	return r == HF_OK ? 0 : fail(path, &err);
 }
 
+/* A topology comes from copying its package in, not from mkdir. */
+static int hfs_mkdir(const char *path, mode_t mode)
+{
+	(void)path;
+	(void)mode;
+	return -EPERM;
+}
+
+/* Names here are Heron's; mv falls back to copy and unlink on EXDEV. */
+static int hfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	return -EXDEV;
+}
+
 static int hfs_unlink(const char *path)
 {
 	struct tnode n;
@@ -607,7 +668,7 @@ static int hfs_unlink(const char *path)
 
 	if (r != 0)
 		return r;
-	if (n.kind == TN_TOPOLOGY &&
+	if (n.kind == TN_TOPOLOGY && fs_state()->stage &&
 	    stage_unlink(fs_state()->stage, n.cluster, n.name) == 0)
 		return 0;
 	return lookup(path, &n) == 0 ? -EPERM : -ENOENT;
@@ -641,4 +702,6 @@ const struct fuse_operations heronfs_ops = {
 	.flush = hfs_flush,
 	.unlink = hfs_unlink,
 	.rmdir = hfs_rmdir,
+	.mkdir = hfs_mkdir,
+	.rename = hfs_rename,
 };

@@ -152,6 +152,19 @@ static char *parent_dir(const char *path)
 	return p;
 }
 
+/* Daemonizing changes to "/": make a relative path absolute now. */
+static void make_absolute(char **path)
+{
+	char cwd[4096];
+
+	if (!*path || (*path)[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return;
+	char *abs = xasprintf("%s/%s", cwd, *path);
+
+	free(*path);
+	*path = abs;
+}
+
 int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -173,10 +186,13 @@ int hfs_opts_parse(struct fuse_args *args, struct hfs_opts *o)
 		o->config_path = xasprintf("%s/.heron/conf", home);
 		free(home);
 	}
+	make_absolute(&o->config_path);
 	if (!o->heron_home)
 		o->heron_home = parent_dir(o->config_path);
+	make_absolute(&o->heron_home);
 	if (!o->spool_dir)
 		o->spool_dir = xstrdup("/var/tmp/heronfs");
+	make_absolute(&o->spool_dir);
 	if (o->environ && check_word("environ", o->environ) != 0)
 		return -1;
 	if (o->role && check_word("role", o->role) != 0)

@@ -1,7 +1,9 @@
 #include "stage.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,24 +36,93 @@ static void destroy(struct staged *s)
 	free(s);
 }
 
-struct stage *stage_new(const char *spool_dir)
+/* Packages pass through the spool between their check and their upload:
+ * only this daemon's user may be able to write there. */
+static int check_spool(const char *dir)
 {
 	struct stat st;
 
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "heronfs: spool directory %s is not a "
+			"directory\n", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+		fprintf(stderr, "heronfs: spool directory %s must belong to "
+			"uid %u and be writable by it alone\n", dir,
+			(unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes a directory of spool files. */
+static void remove_spool(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	if (rmdir(path) == 0)
+		LOG_I("removed the spool of a stopped heronfs: %s", path);
+}
+
+/* Each daemon spools in daemon-<pid>/, so daemons sharing a spool
+ * directory never touch each other's copies; what a dead daemon left is
+ * removed. */
+static void sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "daemon-", 7) != 0)
+			continue;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;   /* its daemon still runs */
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+
+		remove_spool(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+int stage_check(const char *spool_dir)
+{
 	if (mkdir(spool_dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "heronfs: cannot create spool directory %s: "
 			"%s\n", spool_dir, strerror(errno));
-		return NULL;
+		return -1;
 	}
-	if (stat(spool_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    access(spool_dir, W_OK | X_OK) != 0) {
-		fprintf(stderr, "heronfs: spool directory %s is not a "
-			"writable directory\n", spool_dir);
+	return check_spool(spool_dir);
+}
+
+struct stage *stage_new(const char *spool_dir)
+{
+	char *own = xasprintf("%s/daemon-%d", spool_dir, (int)getpid());
+
+	sweep(spool_dir);
+	if (mkdir(own, 0700) != 0 && errno != EEXIST) {
+		LOG_E("cannot create %s: %s", own, strerror(errno));
+		free(own);
 		return NULL;
 	}
 	struct stage *stg = xcalloc(1, sizeof(*stg));
 
-	stg->dir = xstrdup(spool_dir);
+	stg->dir = own;
 	pthread_mutex_init(&stg->lock, NULL);
 	return stg;
 }
@@ -70,6 +141,7 @@ void stage_free(struct stage *st)
 		free(e);
 	}
 	pthread_mutex_destroy(&st->lock);
+	rmdir(st->dir);
 	free(st->dir);
 	free(st);
 }

@@ -29,8 +29,12 @@ struct staged {
 	int result;            /* 0 or -errno of the submit */
 };
 
-/* spool_dir is created (0700) if missing. NULL and a message on stderr
- * when it cannot be used. */
+/* Creates spool_dir (0700) if missing and checks that only this user can
+ * write there; -1 after a message on stderr. Before the daemon forks. */
+int stage_check(const char *spool_dir);
+/* The stage of this daemon: its own spool directory daemon-<pid> under
+ * spool_dir, after removing those of daemons that are gone. After the
+ * fork (the pid is the daemon's). NULL, logged, on failure. */
 struct stage *stage_new(const char *spool_dir);
 void stage_free(struct stage *st);
 

@@ -86,6 +86,17 @@ def zk_cluster(config_path, name, zk_hosts, root="/heron", **extra):
     return make_cluster(config_path, name, **files)
 
 
+def wait_for(fn, timeout=10.0, interval=0.05):
+    """Polls fn until it returns a true value; returns it, or the last
+    value after timeout (seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 class Mount:
     """One running heronfs daemon."""
 

@@ -8,8 +8,9 @@ import subprocess
 
 import pytest
 
+from mount_fixtures import wait_for
 from rig import heron_state as hs
-from test_submit import Env, ROLE, ENV, ROOT, cp, wait_for
+from test_submit import Env, ROLE, ENV, ROOT, cp
 
 
 @pytest.fixture

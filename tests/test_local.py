@@ -11,17 +11,8 @@ import time
 import pytest
 
 import packages
-from mount_fixtures import make_cluster
+from mount_fixtures import make_cluster, wait_for
 from rig import heron_state as hs
-
-
-def wait_for(fn, timeout=10.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def bash(cmd):

@@ -11,21 +11,12 @@ import time
 import pytest
 
 import packages
-from mount_fixtures import zk_cluster
+from mount_fixtures import zk_cluster, wait_for
 from rig import heron_state as hs
 
 ROOT = "/heron"
 ROLE = "root"
 ENV = "devel"
-
-
-def wait_for(fn, timeout=10.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 class Env:
@@ -73,6 +64,13 @@ class Env:
             out += [os.path.join(d, f) for f in files]
         return out
 
+    def spooled(self):
+        """Spool files (each daemon spools in its own subdirectory)."""
+        out = []
+        for d, _, files in os.walk(self.spool):
+            out += [os.path.join(d, f) for f in files]
+        return out
+
     def job_tasks(self, name):
         return self.aurora.tasks(ROLE, ENV, name)
 
@@ -85,8 +83,7 @@ class Env:
                                       self.aurora.types.ScheduleStatus.FAILED,
                                       self.aurora.types.ScheduleStatus.FINISHED)]
         assert active == []
-        assert wait_for(lambda: not os.path.exists(self.spool) or
-                        os.listdir(self.spool) == [], 5)
+        assert wait_for(lambda: self.spooled() == [], 5)
 
 
 @pytest.fixture
@@ -154,7 +151,7 @@ def test_cp_submits_and_launches(env):
         open(state).read()
     log = m.read("devcluster", "log")
     assert "submit WordCount" in log and "ok" in log
-    assert os.listdir(env.spool) == []
+    assert wait_for(lambda: env.spooled() == [], 5)
 
 
 def test_restarted_daemon_shows_the_same(env):
@@ -258,8 +255,8 @@ def test_scheduler_down_undoes_everything(env):
 def test_spool_full_is_enospc(env, tmp_path):
     small = tmp_path / "smallspool"
     small.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
-                    str(small)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
+                    "tmpfs", str(small)], check=True)
     try:
         m = env.mount(["spool_dir=" + str(small)])
         big = tmp_path / "Big.tar.gz"
@@ -345,3 +342,39 @@ def test_two_mounts_racing_one_wins(env):
         assert wait_for(lambda: not os.path.exists(
             os.path.join(m1.topologies, "Race")) and not os.path.exists(
             os.path.join(m2.topologies, "Race")), 5)
+
+
+def test_shell_redirection_submits(env):
+    """`cat pkg > topologies/x`: the shell's own close of the redirected
+    descriptor (a flush before any write) does not submit an empty file."""
+    m = env.mount()
+    pkg, _ = env.package("Redirected")
+    r = subprocess.run(["bash", "-c", 'cat "$1" > "$2"', "bash", pkg,
+                        m.topologies + "/Redirected.tar.gz"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr + m.output()
+    assert wait_for(lambda: os.listdir(m.topologies) == ["Redirected"], 5)
+
+
+def test_deleted_copy_is_not_submitted(env):
+    m = env.mount()
+    pkg, _ = env.package("Abandoned")
+    dst = m.topologies + "/Abandoned.tar.gz"
+    with open(dst, "wb") as f:
+        f.write(open(pkg, "rb").read())
+        f.flush()
+        os.unlink(dst)
+    assert wait_for(lambda: os.listdir(m.topologies) == [], 5)
+    env.assert_nothing_of("Abandoned")
+
+
+def test_mkdir_and_rename_are_refused(env):
+    m = env.mount()
+    with pytest.raises(OSError) as e:
+        os.mkdir(m.topologies + "/New")
+    assert e.value.errno == errno.EPERM
+    hs.seed(env.zk.client, ROOT, "Named", level="running",
+            cluster="devcluster")
+    with pytest.raises(OSError) as e:
+        os.rename(m.topologies + "/Named", m.topologies + "/Other")
+    assert e.value.errno == errno.EXDEV

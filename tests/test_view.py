@@ -11,20 +11,9 @@ import time
 import pytest
 
 from rig import heron_state as hs
-from mount_fixtures import zk_cluster, make_cluster
+from mount_fixtures import zk_cluster, make_cluster, wait_for
 
 ROOT = "/heron"
-
-
-def wait_for(fn, timeout=5.0, interval=0.02):
-    """Polls fn until it returns a true value; returns it, or the last
-    value after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def read_or_errno(path):

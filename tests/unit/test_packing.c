@@ -13,79 +13,17 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "fixtures.h"
 #include "heron_conf.h"
 #include "packing.h"
 
 #define MIB (1024LL * 1024)
 #define GIB (1024LL * MIB)
 
+#define TOPO_ID   "ExclamationTopology0c4b2f7e"
+#define TOPO_NAME "ExclamationTopology"
+
 /* ---- building topologies ------------------------------------------------ */
-
-static Heron__Proto__Api__Config *config_new(void)
-{
-	Heron__Proto__Api__Config *c = xmalloc(sizeof(*c));
-
-	heron__proto__api__config__init(c);
-	return c;
-}
-
-static void config_put(Heron__Proto__Api__Config *c, const char *key,
-		       const char *value)
-{
-	Heron__Proto__Api__Config__KeyValue *kv = xmalloc(sizeof(*kv));
-
-	heron__proto__api__config__key_value__init(kv);
-	kv->key = xstrdup(key);
-	kv->value = xstrdup(value);
-	c->kvs = xrealloc(c->kvs, (c->n_kvs + 1) * sizeof(*c->kvs));
-	c->kvs[c->n_kvs++] = kv;
-}
-
-static Heron__Proto__Api__Component *component_new(const char *name,
-						   int parallelism)
-{
-	Heron__Proto__Api__Component *c = xmalloc(sizeof(*c));
-	char *p = xasprintf("%d", parallelism);
-
-	heron__proto__api__component__init(c);
-	c->name = xstrdup(name);
-	c->config = config_new();
-	config_put(c->config, "topology.component.parallelism", p);
-	free(p);
-	return c;
-}
-
-static Heron__Proto__Api__Topology *topo_new(void)
-{
-	Heron__Proto__Api__Topology *t = xmalloc(sizeof(*t));
-
-	heron__proto__api__topology__init(t);
-	t->id = xstrdup("ExclamationTopology0c4b2f7e");
-	t->name = xstrdup("ExclamationTopology");
-	t->state = HERON__PROTO__API__TOPOLOGY_STATE__RUNNING;
-	t->topology_config = config_new();
-	return t;
-}
-
-static void add_spout(Heron__Proto__Api__Topology *t, const char *name, int p)
-{
-	Heron__Proto__Api__Spout *s = xmalloc(sizeof(*s));
-
-	heron__proto__api__spout__init(s);
-	s->comp = component_new(name, p);
-	t->spouts = xrealloc(t->spouts, (t->n_spouts + 1) * sizeof(*t->spouts));
-	t->spouts[t->n_spouts++] = s;
-}
-
-static void add_bolt(Heron__Proto__Api__Topology *t, const char *name, int p)
-{
-	Heron__Proto__Api__Bolt *b = xmalloc(sizeof(*b));
-
-	heron__proto__api__bolt__init(b);
-	b->comp = component_new(name, p);
-	t->bolts = xrealloc(t->bolts, (t->n_bolts + 1) * sizeof(*t->bolts));
-	t->bolts[t->n_bolts++] = b;
-}
 
 static void topo_set(Heron__Proto__Api__Topology *t, const char *key,
 		     const char *value)
@@ -103,7 +41,7 @@ static Heron__Proto__Api__Topology *exclamation(int word, int exclaim1,
 						int exclaim2,
 						const char *stmgrs)
 {
-	Heron__Proto__Api__Topology *t = topo_new();
+	Heron__Proto__Api__Topology *t = topology_new(TOPO_ID, TOPO_NAME);
 
 	add_spout(t, "word", word);
 	add_bolt(t, "exclaim1", exclaim1);
@@ -297,7 +235,7 @@ static void test_three_components_three_containers(void **state)
  * what exclaim1 leaves of the RAM, exclaim1 what word leaves of the CPU. */
 static void test_rammap_cpumap(void **state)
 {
-	Heron__Proto__Api__Topology *t = topo_new();
+	Heron__Proto__Api__Topology *t = topology_new(TOPO_ID, TOPO_NAME);
 	Heron__Proto__System__PackingPlan *plan;
 	const struct want c1[] = {
 		{"exclaim1", 1, 0, 1.5, 512 * MIB},
@@ -568,7 +506,7 @@ static void test_bad_maps(void **state)
 
 static Heron__Proto__Api__Topology *many(const char *const *names, size_t n)
 {
-	Heron__Proto__Api__Topology *t = topo_new();
+	Heron__Proto__Api__Topology *t = topology_new(TOPO_ID, TOPO_NAME);
 
 	for (size_t i = 0; i < n; i++)
 		add_bolt(t, names[i], 1);

@@ -8,15 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fixtures.h"
 #include "heron_conf.h"
 #include "packing.h"
 #include "scheduler.h"
@@ -137,11 +136,8 @@ struct fx {
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	write_text(path, text);
 	free(path);
 }
 
@@ -166,16 +162,6 @@ static void write_cluster(struct fx *f, const char *heronfs_yaml)
 	free(script);
 }
 
-static struct heron_conf *load(const char *dir, const struct conf_tokens *t)
-{
-	struct heron_conf *conf = NULL;
-	struct hf_error err = {0};
-
-	if (heron_conf_load(dir, NULL, NULL, t, &conf, &err) != HF_OK)
-		fail_msg("loading %s: %s", dir, err.msg);
-	return conf;
-}
-
 /* The local conf (as mounted) and the cluster-mode one of a submit. */
 static void load_confs(struct fx *f)
 {
@@ -189,68 +175,22 @@ static void load_confs(struct fx *f)
 		.topology_name = NAME, .topology_id = ID, .submit_user = ROLE,
 	};
 
-	f->conf = load(f->dir, &local);
-	f->cluster_conf = load(f->dir, &cluster);
+	f->conf = conf_load(f->dir, &local);
+	f->cluster_conf = conf_load(f->dir, &cluster);
 }
 
 /* ---- the topology -------------------------------------------------------- */
 
-static Heron__Proto__Api__Config *config_new(void)
+/* The fixtures' word count with the worked example's options. */
+static Heron__Proto__Api__Topology *example_topology(void)
 {
-	Heron__Proto__Api__Config *c = xmalloc(sizeof(*c));
+	Heron__Proto__Api__Topology *t = word_count_topology(ID, NAME);
 
-	heron__proto__api__config__init(c);
-	return c;
-}
-
-static void config_put(Heron__Proto__Api__Config *c, const char *key,
-		       const char *value)
-{
-	Heron__Proto__Api__Config__KeyValue *kv = xmalloc(sizeof(*kv));
-
-	heron__proto__api__config__key_value__init(kv);
-	kv->key = xstrdup(key);
-	kv->value = xstrdup(value);
-	c->kvs = xrealloc(c->kvs, (c->n_kvs + 1) * sizeof(*c->kvs));
-	c->kvs[c->n_kvs++] = kv;
-}
-
-static Heron__Proto__Api__Component *component_new(const char *name)
-{
-	Heron__Proto__Api__Component *c = xmalloc(sizeof(*c));
-
-	heron__proto__api__component__init(c);
-	c->name = xstrdup(name);
-	c->config = config_new();
-	config_put(c->config, "topology.component.parallelism", "2");
-	return c;
-}
-
-static Heron__Proto__Api__Topology *topology_new(void)
-{
-	Heron__Proto__Api__Topology *t = xmalloc(sizeof(*t));
-	Heron__Proto__Api__Spout *s = xmalloc(sizeof(*s));
-	Heron__Proto__Api__Bolt *b = xmalloc(sizeof(*b));
-
-	heron__proto__api__topology__init(t);
-	t->id = xstrdup(ID);
-	t->name = xstrdup(NAME);
-	t->state = HERON__PROTO__API__TOPOLOGY_STATE__RUNNING;
-	t->topology_config = config_new();
-	config_put(t->topology_config, "topology.stmgrs", "2");
 	config_put(t->topology_config, "topology.worker.childopts", CHILDOPTS);
 	config_put(t->topology_config, "topology.component.jvmopts",
 		   COMPONENT_JVMOPTS);
 	config_put(t->topology_config, "topology.reliability.mode",
 		   "ATLEAST_ONCE");
-	heron__proto__api__spout__init(s);
-	s->comp = component_new("word");
-	t->spouts = xmalloc(sizeof(*t->spouts));
-	t->spouts[t->n_spouts++] = s;
-	heron__proto__api__bolt__init(b);
-	b->comp = component_new("count");
-	t->bolts = xmalloc(sizeof(*t->bolts));
-	t->bolts[t->n_bolts++] = b;
 	return t;
 }
 
@@ -266,16 +206,6 @@ static void topo_set(struct fx *f, const char *key, const char *value)
 		}
 	}
 	config_put(c, key, value);
-}
-
-static void make_plan(struct fx *f)
-{
-	struct hf_error err = {0};
-
-	if (packing_round_robin(f->topo, f->cluster_conf, &f->plan, &err) !=
-	    HF_OK)
-		fail_msg("packing: %s", err.msg);
-	packing_set_scheduled(f->plan);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -297,8 +227,8 @@ static void fx_open_conf(struct fx *f, const char *heronfs_yaml)
 	write_cluster(f, yaml.data);
 	buf_free(&yaml);
 	load_confs(f);
-	f->topo = topology_new();
-	make_plan(f);
+	f->topo = example_topology();
+	f->plan = scheduled_plan(f->topo, f->cluster_conf);
 	f->spec = (struct launch_spec){
 		.key = {CLUSTER, ROLE, ENVIRON, NAME},
 		.topology_id = ID,
@@ -322,12 +252,6 @@ static void fx_open(struct fx *f, const char *heronfs_yaml)
 		fail_msg("scheduler_open: %s", err.msg);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void fx_close(struct fx *f)
 {
 	scheduler_close(f->sched);
@@ -335,7 +259,7 @@ static void fx_close(struct fx *f)
 	heron__proto__api__topology__free_unpacked(f->topo, NULL);
 	heron_conf_free(f->cluster_conf);
 	heron_conf_free(f->conf);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(f->root);
 	free(f->script);
 	free(f->dir);
 }
@@ -384,14 +308,6 @@ static char *only_run(struct fx *f)
 	v[0] = NULL;
 	strv_free(v);
 	return argv;
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* The value of --flag= in TOPOLOGY_ARGUMENTS (values hold no spaces). */

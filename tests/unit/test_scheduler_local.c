@@ -14,7 +14,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,12 +26,10 @@
 
 #include "buf.h"
 #include "containers.h"
+#include "fixtures.h"
 #include "heron_conf.h"
 #include "packing.h"
 #include "scheduler.h"
-
-/* nftw callbacks take arguments these tests do not use. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
 
 #define CLUSTER "devcluster"
 #define ROLE    "ads"
@@ -77,11 +74,7 @@ struct fx {
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
+	write_text(path, text);
 	assert_int_equal(chmod(path, mode), 0);
 }
 
@@ -181,71 +174,6 @@ static char *make_core(struct fx *f, const char *name, const char *pre)
 
 /* ---- the topology and the confs ------------------------------------------ */
 
-static Heron__Proto__Api__Config *config_new(void)
-{
-	Heron__Proto__Api__Config *c = xmalloc(sizeof(*c));
-
-	heron__proto__api__config__init(c);
-	return c;
-}
-
-static void config_put(Heron__Proto__Api__Config *c, const char *key,
-		       const char *value)
-{
-	Heron__Proto__Api__Config__KeyValue *kv = xmalloc(sizeof(*kv));
-
-	heron__proto__api__config__key_value__init(kv);
-	kv->key = xstrdup(key);
-	kv->value = xstrdup(value);
-	c->kvs = xrealloc(c->kvs, (c->n_kvs + 1) * sizeof(*c->kvs));
-	c->kvs[c->n_kvs++] = kv;
-}
-
-static Heron__Proto__Api__Component *component_new(const char *name)
-{
-	Heron__Proto__Api__Component *c = xmalloc(sizeof(*c));
-
-	heron__proto__api__component__init(c);
-	c->name = xstrdup(name);
-	c->config = config_new();
-	config_put(c->config, "topology.component.parallelism", "2");
-	return c;
-}
-
-/* A spout and a bolt, two of each, in two containers. */
-static Heron__Proto__Api__Topology *topology_new(void)
-{
-	Heron__Proto__Api__Topology *t = xmalloc(sizeof(*t));
-	Heron__Proto__Api__Spout *s = xmalloc(sizeof(*s));
-	Heron__Proto__Api__Bolt *b = xmalloc(sizeof(*b));
-
-	heron__proto__api__topology__init(t);
-	t->id = xstrdup(ID);
-	t->name = xstrdup(NAME);
-	t->state = HERON__PROTO__API__TOPOLOGY_STATE__RUNNING;
-	t->topology_config = config_new();
-	config_put(t->topology_config, "topology.stmgrs", "2");
-	heron__proto__api__spout__init(s);
-	s->comp = component_new("word");
-	t->spouts = xmalloc(sizeof(*t->spouts));
-	t->spouts[t->n_spouts++] = s;
-	heron__proto__api__bolt__init(b);
-	b->comp = component_new("count");
-	t->bolts = xmalloc(sizeof(*t->bolts));
-	t->bolts[t->n_bolts++] = b;
-	return t;
-}
-
-static struct heron_conf *load(const char *dir, const struct conf_tokens *t)
-{
-	struct heron_conf *conf = NULL;
-	struct hf_error err = {0};
-
-	if (heron_conf_load(dir, NULL, NULL, t, &conf, &err) != HF_OK)
-		fail_msg("loading %s: %s", dir, err.msg);
-	return conf;
-}
-
 /* text with every @ROOT@ replaced by the fixture's root. */
 static char *with_root(const struct fx *f, const char *text)
 {
@@ -313,9 +241,9 @@ static void load_confs(struct fx *f)
 		.topology_name = NAME, .topology_id = ID, .submit_user = ROLE,
 	};
 
-	f->conf = load(f->dir, &mount);
-	f->local_conf = load(f->dir, &local);
-	f->cluster_conf = load(f->dir, &cluster);
+	f->conf = conf_load(f->dir, &mount);
+	f->local_conf = conf_load(f->dir, &local);
+	f->cluster_conf = conf_load(f->dir, &cluster);
 	free(home);
 }
 
@@ -333,8 +261,6 @@ static void sched_open(struct fx *f)
 static void fx_open(struct fx *f, const char *core_pre,
 		    const char *heronfs_yaml)
 {
-	struct hf_error err = {0};
-
 	memset(f, 0, sizeof(*f));
 	strcpy(f->root, "/tmp/heronfs-local-XXXXXX");
 	assert_non_null(mkdtemp(f->root));
@@ -344,11 +270,8 @@ static void fx_open(struct fx *f, const char *core_pre,
 	f->workdir = xasprintf("%s/work/" CLUSTER "/" ROLE "/" NAME, f->root);
 	f->reg_file = xasprintf("%s/registry/" CLUSTER "." ROLE "." ENVIRON
 				"." NAME ".json", f->root);
-	f->topo = topology_new();
-	if (packing_round_robin(f->topo, f->cluster_conf, &f->plan, &err) !=
-	    HF_OK)
-		fail_msg("packing: %s", err.msg);
-	packing_set_scheduled(f->plan);
+	f->topo = word_count_topology(ID, NAME);
+	f->plan = scheduled_plan(f->topo, f->cluster_conf);
 	assert_int_equal(f->plan->n_container_plans, NSHARDS - 1);
 	f->key = (struct job_key){CLUSTER, ROLE, ENVIRON, NAME};
 	f->spec = (struct launch_spec){
@@ -365,12 +288,6 @@ static void fx_open(struct fx *f, const char *core_pre,
 	};
 	make_package(f, NULL);
 	sched_open(f);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	return remove(path);
 }
 
 /* Also after a failed test (cmocka's teardown): stops whatever it left
@@ -391,7 +308,7 @@ static void fx_close(struct fx *f)
 	heron_conf_free(f->conf);
 	heron_conf_free(f->local_conf);
 	heron_conf_free(f->cluster_conf);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(f->root);
 	free(f->dir);
 	free(f->core);
 	free(f->workdir);
@@ -416,14 +333,6 @@ static int teardown(void **state)
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 /* ---- processes and status ------------------------------------------------ */
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {

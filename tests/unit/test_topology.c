@@ -3,10 +3,10 @@
  * through a statemgr.
  *
  * The statemgr here is a stub defined in this file (sm_get, sm_list and
- * statemgr_dirname, the only statemgr calls topology.c makes), so that the
- * tests control every node byte and every failure. Because those symbols
- * are defined here, the linker never pulls the real statemgr objects out of
- * the backend library. */
+ * statemgr_dirname, the only calls topology.c makes on an open statemgr),
+ * so that the tests control every node byte and every failure. Because
+ * those symbols are defined here, the linker never pulls the real statemgr
+ * objects out of the backend library (only statemgr_names.c's). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
