@@ -288,7 +288,9 @@ def test_zookeeper_unreachable_at_mount(config_path, mount_factory):
 def test_local_state_manager(tmp_path, config_path, mount_factory):
     state_root = str(tmp_path / "state")
     make_cluster(config_path, "local", template="local", **{
-        "statemgr.yaml": {"heron.statemgr.root.path": state_root}})
+        "statemgr.yaml": {"heron.statemgr.root.path": state_root},
+        "heronfs.yaml": {"heronfs.local.registry.directory":
+                         str(tmp_path / "registry")}})
     hs.seed_local(state_root, "LocalTopo", level="running", cluster="local")
     m = mount_factory(config_path)
     topos = m.path("local", "topologies")
