@@ -258,10 +258,16 @@ def test_zookeeper_restart_mid_run(zk, cluster):
     zk.start()
     assert wait_for(lambda: cluster.read("devcluster", "health")
                     .startswith("statemgr: ok"), 15)
-    # It catches up with changes made after the restart.
+    # It catches up with changes made after the restart. (A new writer:
+    # the old client's session may have expired while the server was down.)
     pplan = s.physical_plan
     pplan.topology.state = hs.topology_state("PAUSED")
-    zk.client.set(ROOT + "/pplans/Steady", pplan.SerializeToString())
+    writer = zk.new_client()
+    try:
+        writer.set(ROOT + "/pplans/Steady", pplan.SerializeToString())
+    finally:
+        writer.stop()
+        writer.close()
     assert wait_for(lambda: read_or_errno(state) == "paused\n", 5)
 
 
