@@ -191,7 +191,7 @@ static void test_unreadable_file(void **state)
 	sub = xasprintf("%s/scheduler.yaml", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 
-	char *want = xasprintf("%s: not a regular file", sub);
+	char *want = xasprintf("%s/scheduler.yaml: not a regular file", dir);
 
 	load_fails(dir, NULL, HF_ERR_INVALID, want);
 	free(want);
