@@ -147,6 +147,8 @@ static const struct link *link_find(const struct link *v, size_t n,
 {
 	struct link key = {.path = (char *)path};
 
+	if (!n)   /* v may be NULL then */
+		return NULL;
 	return bsearch(&key, v, n, sizeof(*v), link_cmp);
 }
 

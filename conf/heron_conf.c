@@ -335,7 +335,8 @@ static void conf_take_entries(struct heron_conf *conf, struct loader *ld)
 	struct conf_entry *e = ld->entries;
 	size_t n = 0;
 
-	qsort(e, ld->n, sizeof(*e), entry_order);
+	if (ld->n)  /* e is NULL for a cluster with no keys */
+		qsort(e, ld->n, sizeof(*e), entry_order);
 	for (size_t i = 0; i < ld->n; i++) {
 		char *raw = e[i].value;
 		bool superseded = i + 1 < ld->n && !strcmp(e[i].key, e[i + 1].key);
@@ -411,6 +412,8 @@ const char *heron_conf_get(const struct heron_conf *conf, const char *key)
 {
 	const struct conf_entry *e;
 
+	if (!conf->n)   /* entries is NULL for a cluster with no keys */
+		return NULL;
 	e = bsearch(key, conf->entries, conf->n, sizeof(*e), entry_key_cmp);
 	return e ? e->value : NULL;
 }
