@@ -615,13 +615,11 @@ enum container_file container_file_lookup(const char *name)
 	return CTF_NFILES;
 }
 
-/* The job key Heron launched: the execution state's role and
- * environment, else this mount's. */
-static struct job_key topo_job_key(struct cluster *c, const struct topo *t)
+struct job_key cluster_job_key(struct cluster *c, const struct topo *t,
+			       const char *role)
 {
 	const Heron__Proto__System__ExecutionState *es = t->execution_state;
-	struct job_key k = {c->name, c->role ? c->role : "", c->environ,
-			    t->name};
+	struct job_key k = {c->name, role, c->environ, t->name};
 
 	if (es) {
 		k.role = es->role;
@@ -633,7 +631,7 @@ static struct job_key topo_job_key(struct cluster *c, const struct topo *t)
 static hf_rc job_containers(struct cluster *c, const struct topo *t,
 			    struct container_set **set, struct hf_error *err)
 {
-	struct job_key key = topo_job_key(c, t);
+	struct job_key key = cluster_job_key(c, t, c->role ? c->role : "");
 
 	if (!c->sched)
 		return hf_fail(err, HF_ERR_UNAVAILABLE, "no scheduler: %s",

@@ -64,6 +64,13 @@ void note_end(struct cluster *c, const char *name,
 void note_record(struct cluster *c, const char *name,
 		 const struct hf_error *err);
 
+struct topo;
+
+/* The scheduler job key Heron launched the topology under: the execution
+ * state's role and environment, else role and this mount's environment. */
+struct job_key cluster_job_key(struct cluster *c, const struct topo *t,
+			       const char *role);
+
 /* Tells the FUSE layer that name (NULL: the listing) may look different. */
 void cluster_changed(struct cluster *c, const char *name);
 

@@ -161,22 +161,6 @@ static hf_rc transition(struct cluster *c, const struct topo *t,
 	return rc;
 }
 
-/* The Aurora job key Heron used: the execution state's, else this
- * mount's role and environment. */
-static struct job_key job_key(struct cluster *c, const struct topo *t,
-			      const char *user)
-{
-	const Heron__Proto__System__ExecutionState *es = t->execution_state;
-	struct job_key k = {c->name, cluster_role_for(c, user), c->environ,
-			    t->name};
-
-	if (es) {
-		k.role = es->role;
-		k.environ = es->environ;
-	}
-	return k;
-}
-
 static int container_count(const struct topo *t)
 {
 	return t->packing_plan ? (int)t->packing_plan->n_container_plans + 1
@@ -186,7 +170,7 @@ static int container_count(const struct topo *t)
 static hf_rc restart(struct cluster *c, const struct topo *t, int container,
 		     const char *user, struct hf_error *err)
 {
-	struct job_key key = job_key(c, t, user);
+	struct job_key key = cluster_job_key(c, t, cluster_role_for(c, user));
 	int n = container_count(t);
 	hf_rc rc;
 
@@ -212,7 +196,7 @@ static hf_rc kill(struct cluster *c, const struct topo *t, const char *user,
 	static const enum sm_dir order[] = {
 		SM_TMANAGERS, SM_METRICSCACHES, SM_PACKINGPLANS, SM_PPLANS,
 		SM_SCHEDULERS, SM_LOCKS, SM_EXECUTIONSTATE, SM_TOPOLOGIES};
-	struct job_key key = job_key(c, t, user);
+	struct job_key key = cluster_job_key(c, t, cluster_role_for(c, user));
 	char *lock = xasprintf("%s__updateTopology", t->name);
 	hf_rc rc = scheduler_kill(c->sched, &key, err);
 
